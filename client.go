@@ -1,0 +1,179 @@
+package reprise
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/reprise-tls/reprise/internal/alert"
+	"github.com/reprise-tls/reprise/internal/wire"
+)
+
+// clientHandshake sends the ClientHello, reads the server's answer and
+// hands over to the TLS 1.2 or TLS 1.3 client.
+func (c *Conn) clientHandshake(ctx context.Context) error {
+	cfg := c.config
+	c.counters().connect.Add(1)
+	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+		return errors.New("tls: Config.ServerName is empty and InsecureSkipVerify is false")
+	}
+	hs := &clientHello{c: c}
+	if err := hs.build(); err != nil {
+		return err
+	}
+	raw, err := hs.marshal()
+	if err != nil {
+		return err
+	}
+	hs.t = newTranscript(true)
+	hs.t.add(raw)
+	if err := c.writeHandshakeMsg(raw); err != nil {
+		return err
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+
+	sh := new(wire.ServerHello)
+	shMsg, err := c.readMsg(nil, wire.TypeServerHello, sh)
+	if err != nil {
+		return err
+	}
+	vers, err := hs.serverVersion(sh)
+	if err != nil {
+		return err
+	}
+	c.vers = vers
+	c.in.SetVersion(vers)
+	c.out.SetVersion(vers)
+	c.recordVers = VersionTLS12
+	c.state.ServerName = cfg.ServerName
+	if vers == VersionTLS13 {
+		// The TLS 1.3 client adds the ServerHello to the transcript
+		// itself: a HelloRetryRequest rewrites the transcript first.
+		return hs.runTLS13(ctx, sh, shMsg)
+	}
+	hs.t.add(shMsg)
+	hs12 := &client12{c: c, ctx: ctx, ch: hs, hello: hs.hello, sh: sh, t: hs.t}
+	return hs12.run()
+}
+
+// clientHello is what the client offered, shared by both versions.
+type clientHello struct {
+	c       *Conn
+	hello   *wire.ClientHello
+	t       *transcript
+	offered *Session // the session offered for resumption, or nil
+	key     string   // client session cache key
+	tls13   *client13Offer
+}
+
+// build fills in the ClientHello: versions, suites, groups, extensions and
+// the session offer.
+func (hs *clientHello) build() error {
+	c, cfg := hs.c, hs.c.config
+	maxV, minV := cfg.maxVersion(), cfg.minVersion()
+	if maxV < VersionTLS12 || minV > VersionTLS13 || minV > maxV {
+		return errors.New("tls: no usable protocol version in Config (need TLS 1.2 or 1.3)")
+	}
+	h := &wire.ClientHello{
+		Vers:                         VersionTLS12,
+		Random:                       make([]byte, 32),
+		CompressionMethods:           []uint8{0},
+		ServerName:                   sniName(cfg.ServerName),
+		SignatureAlgorithms:          supportedSignatureAlgorithms,
+		ALPN:                         cfg.NextProtos,
+		SecureRenegotiationSupported: true,
+	}
+	if _, err := readFull(cfg.rand(), h.Random); err != nil {
+		return err
+	}
+	offer12 := cfg.supportsVersion(VersionTLS12)
+	offer13 := cfg.supportsVersion(VersionTLS13)
+	if offer13 {
+		for _, s := range cfg.suites(true) {
+			h.CipherSuites = append(h.CipherSuites, s.id)
+		}
+	}
+	if offer12 {
+		for _, s := range cfg.suites(false) {
+			h.CipherSuites = append(h.CipherSuites, s.id)
+			if s.bulk == bulkAESCBC {
+				h.EncryptThenMAC = true // RFC 7366: only meaningful with CBC
+			}
+		}
+		h.PointFormats = []uint8{0}
+		h.ExtendedMasterSecret = cfg.ExtendedMasterSecret != EMSDisable
+		h.TicketSupported = !cfg.SessionTicketsDisabled
+	}
+	h.SupportedGroups = curvesToUint16(cfg.curves(offer13))
+	if offer13 {
+		h.SupportedVersions = []uint16{VersionTLS13}
+		if offer12 {
+			h.SupportedVersions = append(h.SupportedVersions, VersionTLS12)
+		}
+	}
+	hs.hello = h
+	hs.key = c.sessionCacheKey()
+	hs.offerSession()
+	if offer13 {
+		offer, err := hs.prepareTLS13()
+		if err != nil {
+			return err
+		}
+		hs.tls13 = offer
+	}
+	return nil
+}
+
+// marshal encodes the ClientHello, with PSK binders filled in when a TLS
+// 1.3 ticket is offered.
+func (hs *clientHello) marshal() ([]byte, error) {
+	raw, err := hs.hello.Marshal()
+	if err != nil {
+		return nil, wrapError(alert.InternalError, "encoding ClientHello", err)
+	}
+	if hs.tls13 != nil {
+		return hs.tls13.fillBinders(hs, raw, nil)
+	}
+	return raw, nil
+}
+
+// sniName is the server_name to send: RFC 6066, Section 3 forbids IP
+// addresses there.
+func sniName(name string) string {
+	if name == "" || isIP(name) {
+		return ""
+	}
+	return name
+}
+
+// serverVersion checks the version the server chose against our offer
+// (RFC 8446, Section 4.2.1) and the downgrade sentinel (Section 4.1.3).
+func (hs *clientHello) serverVersion(sh *wire.ServerHello) (uint16, error) {
+	cfg := hs.c.config
+	if sh.SupportedVersion != 0 {
+		if sh.SupportedVersion != VersionTLS13 || !cfg.supportsVersion(VersionTLS13) {
+			return 0, peerError(alert.IllegalParameter, "server selected version 0x%04x, which we did not offer", sh.SupportedVersion)
+		}
+		if sh.Vers != VersionTLS12 {
+			return 0, peerError(alert.IllegalParameter, "TLS 1.3 ServerHello has legacy_version 0x%04x", sh.Vers)
+		}
+		return VersionTLS13, nil
+	}
+	if sh.Vers != VersionTLS12 || !cfg.supportsVersion(VersionTLS12) {
+		return 0, peerError(alert.ProtocolVersion, "server selected version 0x%04x, which we do not enable", sh.Vers)
+	}
+	// RFC 8446, Section 4.1.3: a TLS 1.3 client that is offered TLS 1.2
+	// with the downgrade sentinel MUST abort with illegal_parameter.
+	if cfg.supportsVersion(VersionTLS13) && len(sh.Random) == 32 && bytes.Equal(sh.Random[24:], downgradeTLS12) {
+		return 0, peerError(alert.IllegalParameter, "server's random carries the TLS 1.3 downgrade sentinel")
+	}
+	return VersionTLS12, nil
+}
+
+// offeredSuite reports whether we offered suite id.
+func (hs *clientHello) offeredSuite(id uint16) bool {
+	return slices.Contains(hs.hello.CipherSuites, id)
+}

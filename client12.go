@@ -1,0 +1,427 @@
+package reprise
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/reprise-tls/reprise/internal/alert"
+	"github.com/reprise-tls/reprise/internal/keysched"
+	"github.com/reprise-tls/reprise/internal/wire"
+)
+
+// client12 is the client side of a TLS 1.2 handshake, from the ServerHello
+// on. run reads like RFC 5246, Section 7.3.
+type client12 struct {
+	c     *Conn
+	ctx   context.Context
+	ch    *clientHello
+	hello *wire.ClientHello
+	sh    *wire.ServerHello
+	t     *transcript
+
+	suite     *cipherSuite
+	master    []byte
+	ems, etm  bool
+	resumed   *Session
+	peerChain [][]byte
+	ticket    []byte // a NewSessionTicket's ticket, if one came
+	ticketHint uint32
+	gotTicket bool
+}
+
+func (hs *client12) run() error {
+	c := hs.c
+	if err := hs.processServerHello(); err != nil {
+		return err
+	}
+	if hs.resumed != nil {
+		return hs.runResumed()
+	}
+	if hs.ch.offered != nil && hs.ch.offered.version == VersionTLS12 {
+		c.state.Refused = RefusedServerDeclined
+	}
+	return hs.runFull()
+}
+
+// processServerHello checks the server's choices against our offer and
+// learns whether it resumes: the server echoes the session ID we sent
+// (RFC 5246, Section 7.4.1.3; RFC 5077, Section 3.4).
+func (hs *client12) processServerHello() error {
+	c, sh, h := hs.c, hs.sh, hs.hello
+	if err := hs.checkExtensions(); err != nil {
+		return err
+	}
+	hs.suite = suiteByID(sh.CipherSuite)
+	if hs.suite == nil || hs.suite.tls13 || !slices.Contains(h.CipherSuites, sh.CipherSuite) {
+		return peerError(alert.IllegalParameter, "server chose cipher suite 0x%04x, which we did not offer", sh.CipherSuite)
+	}
+	if sh.CompressionMethod != 0 {
+		return peerError(alert.IllegalParameter, "server chose compression method %d", sh.CompressionMethod)
+	}
+	// RFC 5746, Section 3.4: on the initial handshake the server's
+	// renegotiation_info must be empty.
+	if sh.SecureRenegotiationSupported && len(sh.SecureRenegotiation) != 0 {
+		return peerError(alert.HandshakeFailure, "server's renegotiation_info is not empty")
+	}
+	c.state.SecureRenegotiation = sh.SecureRenegotiationSupported
+	hs.ems = sh.ExtendedMasterSecret
+	if !hs.ems && c.config.ExtendedMasterSecret == EMSRequire {
+		return ErrEMSRequired
+	}
+	hs.etm = sh.EncryptThenMAC
+	hs.t.SetHash(hs.suite.hash)
+	c.state.CipherSuite = sh.CipherSuite
+	c.state.SessionID = sh.SessionID
+	c.state.NegotiatedProtocol = sh.ALPN
+
+	s := hs.ch.offered
+	if s == nil || s.version != VersionTLS12 || len(sh.SessionID) == 0 || !bytes.Equal(sh.SessionID, h.SessionID) {
+		return nil
+	}
+	// The server resumes. It must resume on the session's terms.
+	if sh.CipherSuite != s.cipherSuite {
+		return ErrResumedCipherMismatch
+	}
+	// RFC 7627, Section 5.3, the client side: "If the original session
+	// used the "extended_master_secret" extension but the new ServerHello
+	// does not contain the extension, the client MUST abort the
+	// handshake." And: "If the original session did not use the
+	// extension but the new ServerHello contains the extension, the
+	// client MUST abort the handshake."
+	if s.ems != hs.ems {
+		return ErrEMSDowngrade
+	}
+	if s.etm != hs.etm {
+		return peerError(alert.HandshakeFailure, "server changed encrypt_then_mac on resumption")
+	}
+	hs.resumed = s
+	return nil
+}
+
+// checkExtensions: a server may only answer extensions we sent (RFC 5246,
+// Section 7.4.1.4; RFC 8446, Section 4.2).
+func (hs *client12) checkExtensions() error {
+	sh, h := hs.sh, hs.hello
+	unsolicited := func(sent bool, name string) error {
+		if !sent {
+			return peerError(alert.UnsupportedExtension, "server sent %s, which we did not offer", name)
+		}
+		return nil
+	}
+	for _, err := range []error{
+		func() error {
+			if sh.ExtendedMasterSecret {
+				return unsolicited(h.ExtendedMasterSecret, "extended_master_secret")
+			}
+			return nil
+		}(),
+		func() error {
+			if sh.TicketSupported {
+				return unsolicited(h.TicketSupported, "session_ticket")
+			}
+			return nil
+		}(),
+		func() error {
+			if sh.EncryptThenMAC {
+				if err := unsolicited(h.EncryptThenMAC, "encrypt_then_mac"); err != nil {
+					return err
+				}
+				// RFC 7366, Section 3: not with an AEAD suite.
+				if s := suiteByID(sh.CipherSuite); s != nil && s.bulk != bulkAESCBC {
+					return peerError(alert.IllegalParameter, "server sent encrypt_then_mac with an AEAD suite")
+				}
+			}
+			return nil
+		}(),
+		func() error {
+			if sh.ALPN != "" {
+				if err := unsolicited(len(h.ALPN) > 0, "application_layer_protocol_negotiation"); err != nil {
+					return err
+				}
+				// RFC 7301, Section 3.1: the protocol must be one we offered.
+				if !slices.Contains(h.ALPN, sh.ALPN) {
+					return peerError(alert.IllegalParameter, "server selected ALPN protocol %q, which we did not offer", sh.ALPN)
+				}
+			}
+			return nil
+		}(),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runResumed is the abbreviated handshake: the server's NewSessionTicket
+// (if promised), ChangeCipherSpec and Finished, then ours.
+func (hs *client12) runResumed() error {
+	c := hs.c
+	hs.master = hs.resumed.secret
+	if err := hs.installKeys(); err != nil {
+		return err
+	}
+	if err := hs.readNewSessionTicket(); err != nil {
+		return err
+	}
+	if err := hs.readChangeCipherSpecAndFinished(); err != nil {
+		return err
+	}
+	if err := hs.sendChangeCipherSpecAndFinished(); err != nil {
+		return err
+	}
+	c.state.DidResume = true
+	c.state.Resumption = ResumedSessionID
+	if len(hs.hello.SessionTicket) > 0 {
+		c.state.Resumption = ResumedTicket
+	}
+	c.state.ExtendedMasterSecret = hs.ems
+	c.state.EncryptThenMAC = hs.etm
+	if certs, err := parseCertificates(hs.resumed.peerCerts); err == nil {
+		c.state.PeerCertificates = certs
+	}
+	s := hs.resumed
+	if hs.gotTicket && len(hs.ticket) > 0 {
+		renewed := *s
+		renewed.ticket = hs.ticket
+		renewed.created = c.config.time()
+		renewed.lifetime = ticketLifetime12(hs.ticketHint, c.config)
+		s = &renewed
+	}
+	c.saveSession(hs.ch.key, s)
+	return nil
+}
+
+// runFull is the full handshake with ECDHE (RFC 8422).
+func (hs *client12) runFull() error {
+	c := hs.c
+	cert := new(wire.Certificate12)
+	if _, err := c.readMsg(hs.t, wire.TypeCertificate, cert); err != nil {
+		return err
+	}
+	if len(cert.Certificates) == 0 {
+		return peerError(alert.DecodeError, "server sent an empty Certificate")
+	}
+	hs.peerChain = cert.Certificates
+	if err := c.verifyPeerChain(cert.Certificates, !c.config.InsecureSkipVerify); err != nil {
+		return err
+	}
+	ske := new(wire.ServerKeyExchangeECDHE)
+	if _, err := c.readMsg(hs.t, wire.TypeServerKeyExchange, ske); err != nil {
+		return err
+	}
+	if err := hs.verifyServerKeyExchange(ske); err != nil {
+		return err
+	}
+
+	// CertificateRequest is optional; ServerHelloDone ends the flight.
+	msg, err := c.readHandshakeMsg()
+	if err != nil {
+		return err
+	}
+	var certReq *wire.CertificateRequest12
+	if msg[0] == wire.TypeCertificateRequest {
+		certReq = new(wire.CertificateRequest12)
+		if err := certReq.Unmarshal(msg); err != nil {
+			return err
+		}
+		hs.t.add(msg)
+		if msg, err = c.readHandshakeMsg(); err != nil {
+			return err
+		}
+	} else {
+		hs.t.keepRaw, hs.t.raw = false, nil // no CertificateVerify will be signed
+	}
+	if msg[0] != wire.TypeServerHelloDone {
+		return peerError(alert.UnexpectedMessage, "got %s, want ServerHelloDone", msgName(msg[0]))
+	}
+	if err := new(wire.ServerHelloDone).Unmarshal(msg); err != nil {
+		return err
+	}
+	hs.t.add(msg)
+
+	var clientCert *Certificate
+	if certReq != nil {
+		clientCert = hs.chooseClientCertificate(certReq)
+		var chain [][]byte
+		if clientCert != nil {
+			chain = clientCert.Chain
+		}
+		if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: chain}); err != nil {
+			return err
+		}
+	}
+	share, preMaster, err := respondKeyExchange(c.config.rand(), CurveID(ske.Group), ske.PublicKey)
+	if err != nil {
+		return err
+	}
+	if _, err := c.writeMsg(hs.t, &wire.ClientKeyExchangeECDHE{PublicKey: share}); err != nil {
+		return err
+	}
+	hs.master = masterSecret12(hs.suite, preMaster, hs.hello.Random, hs.sh.Random, hs.ems, hs.t)
+	c.keyLog("CLIENT_RANDOM", hs.hello.Random, hs.master)
+	if clientCert != nil {
+		if err := hs.sendCertificateVerify(clientCert, certReq); err != nil {
+			return err
+		}
+	}
+	if err := hs.installKeys(); err != nil {
+		return err
+	}
+	if err := hs.sendChangeCipherSpecAndFinished(); err != nil {
+		return err
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if err := hs.readNewSessionTicket(); err != nil {
+		return err
+	}
+	if err := hs.readChangeCipherSpecAndFinished(); err != nil {
+		return err
+	}
+	c.state.Resumption = ResumedNone
+	c.state.ExtendedMasterSecret = hs.ems
+	c.state.EncryptThenMAC = hs.etm
+	c.state.CurveID = CurveID(ske.Group)
+	hs.saveNewSession()
+	return nil
+}
+
+func (hs *client12) verifyServerKeyExchange(ske *wire.ServerKeyExchangeECDHE) error {
+	c := hs.c
+	if !slices.Contains(c.config.curves(false), CurveID(ske.Group)) {
+		return peerError(alert.IllegalParameter, "server chose group %v, which we did not offer", CurveID(ske.Group))
+	}
+	if !slices.Contains(hs.hello.SignatureAlgorithms, ske.SigAlg) {
+		return peerError(alert.IllegalParameter, "server signed with scheme 0x%04x, which we did not offer", ske.SigAlg)
+	}
+	signed := slices.Concat(hs.hello.Random, hs.sh.Random, ske.Params())
+	return verifySignature(c.state.PeerCertificates[0].PublicKey, SignatureScheme(ske.SigAlg), signed, ske.Signature, false)
+}
+
+// chooseClientCertificate picks our first certificate whose key can sign
+// with a scheme the server accepts; none means an empty Certificate.
+func (hs *client12) chooseClientCertificate(req *wire.CertificateRequest12) *Certificate {
+	for i := range hs.c.config.Certificates {
+		cert := &hs.c.config.Certificates[i]
+		if cert.PrivateKey == nil {
+			continue
+		}
+		if _, err := selectSignatureScheme(cert.PrivateKey.Public(), req.SignatureAlgorithms, false); err == nil {
+			return cert
+		}
+	}
+	return nil
+}
+
+func (hs *client12) sendCertificateVerify(cert *Certificate, req *wire.CertificateRequest12) error {
+	c := hs.c
+	scheme, err := selectSignatureScheme(cert.PrivateKey.Public(), req.SignatureAlgorithms, false)
+	if err != nil {
+		return err
+	}
+	sig, err := sign(c.config.rand(), cert.PrivateKey, scheme, hs.t.raw)
+	if err != nil {
+		return wrapError(alert.InternalError, "signing CertificateVerify", err)
+	}
+	_, err = c.writeMsg(hs.t, &wire.CertificateVerify{SigAlg: uint16(scheme), Signature: sig})
+	return err
+}
+
+func (hs *client12) installKeys() error {
+	kb := keysched.KeyBlock(hs.suite.hash, hs.master, hs.hello.Random, hs.sh.Random, hs.suite.keyBlockLen())
+	client, server, err := hs.suite.records12(kb, hs.etm)
+	if err != nil {
+		return err
+	}
+	hs.c.pendingIn, hs.c.pendingOut = server, client
+	return nil
+}
+
+// readNewSessionTicket reads the ticket a server promised with an empty
+// session_ticket extension (RFC 5077, Section 3.3). It must come before
+// the server's ChangeCipherSpec; it is trusted only once Finished verifies.
+func (hs *client12) readNewSessionTicket() error {
+	if !hs.sh.TicketSupported {
+		return nil
+	}
+	nst := new(wire.NewSessionTicket12)
+	if _, err := hs.c.readMsg(hs.t, wire.TypeNewSessionTicket, nst); err != nil {
+		return err
+	}
+	hs.gotTicket = true
+	hs.ticket, hs.ticketHint = nst.Ticket, nst.LifetimeHint
+	return nil
+}
+
+func (hs *client12) readChangeCipherSpecAndFinished() error {
+	c := hs.c
+	if err := c.readChangeCipherSpec(); err != nil {
+		return err
+	}
+	c.activateReadKeys()
+	want := keysched.Finished12(hs.suite.hash, hs.master, false, hs.t.Sum())
+	fin := new(wire.Finished)
+	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
+		return err
+	}
+	return checkFinished(fin.VerifyData, want)
+}
+
+func (hs *client12) sendChangeCipherSpecAndFinished() error {
+	c := hs.c
+	if err := c.writeChangeCipherSpec(); err != nil {
+		return err
+	}
+	c.activateWriteKeys()
+	verify := keysched.Finished12(hs.suite.hash, hs.master, true, hs.t.Sum())
+	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
+	return err
+}
+
+// saveNewSession keeps the session a full handshake made, if the server
+// made it resumable: a session ID to offer, or a ticket.
+func (hs *client12) saveNewSession() {
+	c := hs.c
+	hasTicket := hs.gotTicket && len(hs.ticket) > 0
+	if len(hs.sh.SessionID) == 0 && !hasTicket {
+		c.state.session = nil
+		return
+	}
+	lifetime := c.config.sessionTimeout()
+	if hasTicket {
+		lifetime = ticketLifetime12(hs.ticketHint, c.config)
+	}
+	s := &Session{
+		version:     VersionTLS12,
+		cipherSuite: hs.suite.id,
+		secret:      hs.master,
+		ems:         hs.ems,
+		etm:         hs.etm,
+		verified:    !c.config.InsecureSkipVerify,
+		id:          hs.sh.SessionID,
+		created:     c.config.time(),
+		lifetime:    lifetime,
+		serverName:  c.config.ServerName,
+		alpn:        hs.sh.ALPN,
+		peerCerts:   hs.peerChain,
+		isClient:    true,
+	}
+	if hasTicket {
+		s.ticket = hs.ticket
+	}
+	c.saveSession(hs.ch.key, s)
+}
+
+// ticketLifetime12 turns a lifetime hint into how long we keep a ticket.
+// RFC 5077, Section 3.3: zero means unspecified; then our own session
+// timeout applies.
+func ticketLifetime12(hint uint32, cfg *Config) time.Duration {
+	if hint == 0 {
+		return cfg.sessionTimeout()
+	}
+	return time.Duration(hint) * time.Second
+}

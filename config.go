@@ -1,0 +1,312 @@
+package reprise
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Certificate is a certificate chain and the private key for its leaf.
+type Certificate struct {
+	// Chain holds DER certificates, leaf first.
+	Chain [][]byte
+	// PrivateKey signs handshakes: an *ecdsa.PrivateKey, *rsa.PrivateKey,
+	// ed25519.PrivateKey or any crypto.Signer over one of those key types.
+	PrivateKey crypto.Signer
+	// Leaf is Chain[0] parsed; filled in by X509KeyPair and on first use.
+	Leaf *x509.Certificate
+}
+
+// X509KeyPair parses a PEM certificate chain and a PEM private key
+// (PKCS#8, PKCS#1 or SEC 1).
+func X509KeyPair(certPEM, keyPEM []byte) (Certificate, error) {
+	var cert Certificate
+	for rest := certPEM; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			cert.Chain = append(cert.Chain, b.Bytes)
+		}
+	}
+	if len(cert.Chain) == 0 {
+		return cert, errors.New("tls: no CERTIFICATE block in certificate PEM")
+	}
+	var keyDER *pem.Block
+	for rest := keyPEM; ; {
+		keyDER, rest = pem.Decode(rest)
+		if keyDER == nil || keyDER.Type == "PRIVATE KEY" || keyDER.Type == "EC PRIVATE KEY" || keyDER.Type == "RSA PRIVATE KEY" {
+			break
+		}
+	}
+	if keyDER == nil {
+		return cert, errors.New("tls: no private key block in key PEM")
+	}
+	key, err := parsePrivateKey(keyDER.Bytes)
+	if err != nil {
+		return cert, err
+	}
+	cert.PrivateKey = key
+	if cert.Leaf, err = x509.ParseCertificate(cert.Chain[0]); err != nil {
+		return cert, fmt.Errorf("tls: parsing certificate: %w", err)
+	}
+	if !publicKeysEqual(cert.Leaf.PublicKey, key.Public()) {
+		return cert, errors.New("tls: private key does not match the certificate's public key")
+	}
+	return cert, nil
+}
+
+// LoadX509KeyPair reads and parses a PEM certificate chain and key from files.
+func LoadX509KeyPair(certFile, keyFile string) (Certificate, error) {
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return Certificate{}, err
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return Certificate{}, err
+	}
+	return X509KeyPair(certPEM, keyPEM)
+}
+
+func parsePrivateKey(der []byte) (crypto.Signer, error) {
+	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		if s, ok := k.(crypto.Signer); ok {
+			return s, nil
+		}
+		return nil, errors.New("tls: unsupported private key type")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(der); err == nil {
+		return k, nil
+	}
+	return nil, errors.New("tls: cannot parse private key (want PKCS#8, PKCS#1 or SEC 1)")
+}
+
+func publicKeysEqual(a, b crypto.PublicKey) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	if e, ok := a.(equaler); ok {
+		return e.Equal(b)
+	}
+	return false
+}
+
+// ClientHelloInfo is what GetCertificate sees of a ClientHello.
+type ClientHelloInfo struct {
+	ServerName        string
+	SupportedVersions []uint16
+	CipherSuites      []uint16
+	SupportedCurves   []CurveID
+	SignatureSchemes  []SignatureScheme
+	SupportedProtos   []string
+}
+
+// Config configures a client or a server. A Config may be shared by many
+// connections and must not be modified after first use.
+type Config struct {
+	// Certificates are the server's chains, or the client's for client
+	// authentication. A server picks the first whose key suits the
+	// negotiated algorithms.
+	Certificates []Certificate
+	// GetCertificate, if set, picks the server certificate per ClientHello.
+	GetCertificate func(*ClientHelloInfo) (*Certificate, error)
+
+	// RootCAs verifies server certificates; nil means the system roots.
+	RootCAs *x509.CertPool
+	// ServerName is the name the client sends in SNI and verifies the
+	// certificate against. It also keys the client session cache.
+	ServerName string
+	// InsecureSkipVerify makes a client accept any server certificate.
+	// For testing only.
+	InsecureSkipVerify bool
+	// VerifyPeerCertificate, if set, is called after normal verification.
+	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
+
+	// NextProtos lists ALPN protocols in preference order (RFC 7301).
+	NextProtos []string
+
+	// MinVersion and MaxVersion bound the protocol version; defaults
+	// TLS 1.2 and TLS 1.3.
+	MinVersion, MaxVersion uint16
+	// CipherSuites lists enabled suites in preference order; nil means all
+	// of CipherSuites(). TLS 1.3 suites in this list restrict TLS 1.3 too.
+	CipherSuites []uint16
+	// CurvePreferences lists key exchange groups in preference order; nil
+	// means X25519MLKEM768 (TLS 1.3 only), X25519, P-256, P-384.
+	CurvePreferences []CurveID
+
+	// ClientAuth is the server's policy for client certificates.
+	ClientAuth ClientAuthType
+	// ClientCAs verifies client certificates.
+	ClientCAs *x509.CertPool
+
+	// KeyLogWriter, if set, receives secrets in the NSS key log format for
+	// Wireshark. It compromises security; use it only for debugging.
+	KeyLogWriter io.Writer
+	// Time returns the current time; nil means time.Now. Session expiry,
+	// ticket ages and key rotation all use it.
+	Time func() time.Time
+	// Rand is the source of randomness; nil means crypto/rand.Reader.
+	Rand io.Reader
+
+	// ExtendedMasterSecret controls RFC 7627. The default, EMSPrefer,
+	// offers and accepts it; EMSRequire refuses peers without it;
+	// EMSDisable neither offers nor accepts it (for testing old peers).
+	ExtendedMasterSecret EMSPolicy
+
+	// Tracer, if set, sees every handshake message, change_cipher_spec and
+	// alert, in order.
+	Tracer Tracer
+
+	// Resumption settings: session cache, tickets, hand-over.
+	SessionSettings
+
+	state unsafe.Pointer // *sharedState; see shared
+}
+
+// EMSPolicy is how a Config treats RFC 7627 extended master secret.
+type EMSPolicy int
+
+const (
+	EMSPrefer EMSPolicy = iota
+	EMSRequire
+	EMSDisable
+)
+
+// Clone returns a shallow copy of c. Server-side shared state (the default
+// session cache, counters and ticket keys) is shared with c.
+func (c *Config) Clone() *Config {
+	if c == nil {
+		return nil
+	}
+	c.shared() // make sure the clone shares, not re-creates, the state
+	n := *c
+	return &n
+}
+
+func (c *Config) time() time.Time {
+	if c.Time != nil {
+		return c.Time()
+	}
+	return time.Now()
+}
+
+func (c *Config) rand() io.Reader {
+	if c.Rand != nil {
+		return c.Rand
+	}
+	return rand.Reader
+}
+
+func (c *Config) minVersion() uint16 {
+	if c.MinVersion == 0 {
+		return VersionTLS12
+	}
+	return c.MinVersion
+}
+
+func (c *Config) maxVersion() uint16 {
+	if c.MaxVersion == 0 {
+		return VersionTLS13
+	}
+	return c.MaxVersion
+}
+
+// supportsVersion reports whether v is enabled. Only TLS 1.2 and 1.3 exist here.
+func (c *Config) supportsVersion(v uint16) bool {
+	return (v == VersionTLS12 || v == VersionTLS13) && v >= c.minVersion() && v <= c.maxVersion()
+}
+
+// suites returns the enabled suites for a version, in preference order.
+func (c *Config) suites(tls13 bool) []*cipherSuite {
+	var out []*cipherSuite
+	if c.CipherSuites == nil {
+		for _, s := range cipherSuites {
+			if s.tls13 == tls13 {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	hasTLS13 := false
+	for _, id := range c.CipherSuites {
+		if s := suiteByID(id); s != nil && s.tls13 {
+			hasTLS13 = true
+		}
+	}
+	for _, id := range c.CipherSuites {
+		if s := suiteByID(id); s != nil && s.tls13 == tls13 {
+			out = append(out, s)
+		}
+	}
+	// A list of TLS 1.2 suites alone leaves TLS 1.3's defaults on, as
+	// crypto/tls does: TLS 1.3 suites are all strong.
+	if tls13 && !hasTLS13 {
+		return c.suites13Default()
+	}
+	return out
+}
+
+func (c *Config) suites13Default() []*cipherSuite {
+	var out []*cipherSuite
+	for _, s := range cipherSuites {
+		if s.tls13 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+var defaultCurves = []CurveID{X25519MLKEM768, X25519, CurveP256, CurveP384}
+
+// curves returns the enabled groups for a version in preference order.
+func (c *Config) curves(tls13 bool) []CurveID {
+	list := c.CurvePreferences
+	if list == nil {
+		list = defaultCurves
+	}
+	var out []CurveID
+	for _, g := range list {
+		if g == X25519MLKEM768 && !tls13 {
+			continue
+		}
+		if g == X25519 || g == CurveP256 || g == CurveP384 || g == X25519MLKEM768 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// sharedState is what every connection of one Config shares: counters,
+// the default session cache and the automatic ticket keys.
+type sharedState struct {
+	counters *Counters
+	cacheMu  sync.Mutex
+	cache    *MemorySessionCache // the default internal cache, made on first use
+	tickets  *ticketState
+}
+
+// shared returns c's shared state, creating it on first use. The pointer is
+// set once with a compare-and-swap, so concurrent handshakes agree on it and
+// Clone (which calls shared first) copies the same pointer.
+func (c *Config) shared() *sharedState {
+	if p := atomic.LoadPointer(&c.state); p != nil {
+		return (*sharedState)(p)
+	}
+	s := &sharedState{counters: newCounters(), tickets: &ticketState{}}
+	atomic.CompareAndSwapPointer(&c.state, nil, unsafe.Pointer(s))
+	return (*sharedState)(atomic.LoadPointer(&c.state))
+}

@@ -1,0 +1,134 @@
+package reprise
+
+import (
+	"crypto"
+	"crypto/subtle"
+	"fmt"
+	"io"
+
+	"github.com/reprise-tls/reprise/internal/alert"
+	"github.com/reprise-tls/reprise/internal/keysched"
+	"github.com/reprise-tls/reprise/internal/wire"
+)
+
+// unmarshaler is every wire message.
+type unmarshaler interface{ Unmarshal([]byte) error }
+
+// marshaler is every wire message.
+type marshaler interface{ Marshal() ([]byte, error) }
+
+// transcript is the handshake hash plus, while a TLS 1.2 CertificateVerify
+// may still be needed, the raw messages it signs (RFC 5246, Section 7.4.8).
+type transcript struct {
+	*keysched.Transcript
+	raw     []byte
+	keepRaw bool
+}
+
+func newTranscript(keepRaw bool) *transcript {
+	return &transcript{Transcript: keysched.NewTranscript(), keepRaw: keepRaw}
+}
+
+func (t *transcript) add(msg []byte) {
+	t.Write(msg)
+	if t.keepRaw {
+		t.raw = append(t.raw, msg...)
+	}
+}
+
+// readMsg reads the next handshake message into m, which must be of type
+// want; anything else is unexpected_message (RFC 5246, Section 7.4; RFC
+// 8446, Section 4). The message is added to t unless t is nil.
+func (c *Conn) readMsg(t *transcript, want uint8, m unmarshaler) ([]byte, error) {
+	msg, err := c.readHandshakeMsg()
+	if err != nil {
+		return nil, err
+	}
+	if msg[0] != want {
+		return nil, peerError(alert.UnexpectedMessage, "got handshake message %s, want %s", msgName(msg[0]), msgName(want))
+	}
+	if err := m.Unmarshal(msg); err != nil {
+		return nil, err
+	}
+	if t != nil {
+		t.add(msg)
+	}
+	return msg, nil
+}
+
+// writeMsg marshals m, adds it to t (unless nil) and queues it.
+func (c *Conn) writeMsg(t *transcript, m marshaler) ([]byte, error) {
+	msg, err := m.Marshal()
+	if err != nil {
+		return nil, wrapError(alert.InternalError, "encoding handshake message", err)
+	}
+	if t != nil {
+		t.add(msg)
+	}
+	return msg, c.writeHandshakeMsg(msg)
+}
+
+// checkFinished compares a peer's verify_data with the expected value in
+// constant time.
+func checkFinished(got, want []byte) error {
+	if len(got) != len(want) || subtle.ConstantTimeCompare(got, want) != 1 {
+		return ErrBadFinished
+	}
+	return nil
+}
+
+func msgName(t uint8) string {
+	switch t {
+	case wire.TypeHelloRequest:
+		return "HelloRequest"
+	case wire.TypeClientHello:
+		return "ClientHello"
+	case wire.TypeServerHello:
+		return "ServerHello"
+	case wire.TypeNewSessionTicket:
+		return "NewSessionTicket"
+	case wire.TypeEndOfEarlyData:
+		return "EndOfEarlyData"
+	case wire.TypeEncryptedExtensions:
+		return "EncryptedExtensions"
+	case wire.TypeCertificate:
+		return "Certificate"
+	case wire.TypeServerKeyExchange:
+		return "ServerKeyExchange"
+	case wire.TypeCertificateRequest:
+		return "CertificateRequest"
+	case wire.TypeServerHelloDone:
+		return "ServerHelloDone"
+	case wire.TypeCertificateVerify:
+		return "CertificateVerify"
+	case wire.TypeClientKeyExchange:
+		return "ClientKeyExchange"
+	case wire.TypeFinished:
+		return "Finished"
+	case wire.TypeKeyUpdate:
+		return "KeyUpdate"
+	}
+	return fmt.Sprintf("handshake(%d)", t)
+}
+
+// keyLog writes one NSS key log line ("LABEL <client_random> <secret>").
+func (c *Conn) keyLog(label string, clientRandom, secret []byte) {
+	w := c.config.KeyLogWriter
+	if w == nil {
+		return
+	}
+	logKey(w, label, clientRandom, secret)
+}
+
+func logKey(w io.Writer, label string, clientRandom, secret []byte) {
+	fmt.Fprintf(w, "%s %x %x\n", label, clientRandom, secret)
+}
+
+// hashOf is a small helper for crypto.Hash sums.
+func hashOf(h crypto.Hash, parts ...[]byte) []byte {
+	hh := h.New()
+	for _, p := range parts {
+		hh.Write(p)
+	}
+	return hh.Sum(nil)
+}

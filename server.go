@@ -1,0 +1,115 @@
+package reprise
+
+import (
+	"context"
+	"slices"
+
+	"github.com/reprise-tls/reprise/internal/alert"
+	"github.com/reprise-tls/reprise/internal/wire"
+)
+
+// downgradeTLS12 is the last eight bytes of ServerHello.random when a
+// server that supports TLS 1.3 negotiates TLS 1.2 (RFC 8446, Section 4.1.3).
+var downgradeTLS12 = []byte("DOWNGRD\x01")
+
+// fallbackSCSV signals a client's version fallback (RFC 7507).
+const fallbackSCSV uint16 = 0x5600
+
+// serverHandshake reads the ClientHello, settles the version and hands
+// over to the TLS 1.2 or TLS 1.3 server.
+func (c *Conn) serverHandshake(ctx context.Context) error {
+	c.counters().accept.Add(1)
+	hello := new(wire.ClientHello)
+	msg, err := c.readMsg(nil, wire.TypeClientHello, hello)
+	if err != nil {
+		return err
+	}
+	vers, err := c.config.serverVersion(hello)
+	if err != nil {
+		return err
+	}
+	c.vers = vers
+	c.in.SetVersion(vers)
+	c.out.SetVersion(vers)
+	c.state.ServerName = hello.ServerName
+	if vers == VersionTLS13 {
+		return newServer13(ctx, c, hello, msg).run()
+	}
+	hs := &server12{c: c, ctx: ctx, hello: hello}
+	return hs.run(msg)
+}
+
+// serverVersion picks the protocol version for a ClientHello: from
+// supported_versions when present (RFC 8446, Section 4.2.1), else from
+// legacy_version.
+func (cfg *Config) serverVersion(hello *wire.ClientHello) (uint16, error) {
+	if len(hello.SupportedVersions) > 0 {
+		for _, v := range []uint16{VersionTLS13, VersionTLS12} {
+			if cfg.supportsVersion(v) && slices.Contains(hello.SupportedVersions, v) {
+				return v, nil
+			}
+		}
+		return 0, peerError(alert.ProtocolVersion, "client offers no version we enable (%x)", hello.SupportedVersions)
+	}
+	if hello.Vers >= VersionTLS12 && cfg.supportsVersion(VersionTLS12) {
+		// RFC 7507: a fallback retry while we support a higher version
+		// means an attacker interfered with the first attempt.
+		if slices.Contains(hello.CipherSuites, fallbackSCSV) && cfg.maxVersion() > VersionTLS12 {
+			return 0, peerError(alert.InappropriateFallback, "client fell back to TLS 1.2 but TLS 1.3 is enabled")
+		}
+		return VersionTLS12, nil
+	}
+	return 0, peerError(alert.ProtocolVersion, "client's version 0x%04x is not enabled", hello.Vers)
+}
+
+// clientHelloInfo summarises a ClientHello for GetCertificate and hooks.
+func clientHelloInfo(h *wire.ClientHello) *ClientHelloInfo {
+	info := &ClientHelloInfo{
+		ServerName:        h.ServerName,
+		SupportedVersions: h.SupportedVersions,
+		CipherSuites:      h.CipherSuites,
+		SupportedProtos:   h.ALPN,
+	}
+	for _, g := range h.SupportedGroups {
+		info.SupportedCurves = append(info.SupportedCurves, CurveID(g))
+	}
+	for _, s := range h.SignatureAlgorithms {
+		info.SignatureSchemes = append(info.SignatureSchemes, SignatureScheme(s))
+	}
+	return info
+}
+
+// negotiateALPN picks the first of our protocols the client offers (RFC
+// 7301, Section 3.2). No overlap is no_application_protocol.
+func (cfg *Config) negotiateALPN(offered []string) (string, error) {
+	if len(cfg.NextProtos) == 0 || len(offered) == 0 {
+		return "", nil
+	}
+	for _, p := range cfg.NextProtos {
+		if slices.Contains(offered, p) {
+			return p, nil
+		}
+	}
+	return "", peerError(alert.NoApplicationProtocol, "client offers no application protocol we support (%q)", offered)
+}
+
+// serverCertificate returns the certificate for a ClientHello.
+func (c *Conn) serverCertificate(hello *wire.ClientHello) ([]*Certificate, error) {
+	if f := c.config.GetCertificate; f != nil {
+		cert, err := f(clientHelloInfo(hello))
+		if err != nil {
+			return nil, wrapError(alert.InternalError, "GetCertificate", err)
+		}
+		if cert != nil {
+			return []*Certificate{cert}, nil
+		}
+	}
+	if len(c.config.Certificates) == 0 {
+		return nil, peerError(alert.InternalError, "no server certificate configured")
+	}
+	certs := make([]*Certificate, len(c.config.Certificates))
+	for i := range c.config.Certificates {
+		certs[i] = &c.config.Certificates[i]
+	}
+	return certs, nil
+}

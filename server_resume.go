@@ -1,0 +1,212 @@
+package reprise
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/reprise-tls/reprise/internal/wire"
+)
+
+// resumeDecision is the outcome of the server's resumption decision: a
+// session to resume and how it was found, or the reason none will be.
+// Declining is a value, not an error; only the RFCs' MUST-abort cases
+// return errors.
+type resumeDecision struct {
+	session *Session
+	via     Resumption
+	refused Refusal
+}
+
+// decideResumption is the TLS 1.2 server's one place for "resume or not".
+// It looks the offered session up (ticket first, then the session ID
+// cache, as one lookup: seed 003), checks it with resumable, and applies
+// RFC 7627's extended master secret rules.
+func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error) {
+	c, h, cfg := hs.c, hs.hello, hs.c.config
+	now := cfg.time()
+	var d resumeDecision
+
+	// RFC 5077, Section 3.4: a client offering a ticket may also send a
+	// session ID; the ticket is tried first.
+	if h.TicketSupported && len(h.SessionTicket) > 0 {
+		if cfg.SessionTicketsDisabled {
+			d.refused = RefusedTicketsOff
+		} else {
+			s, stale, refused := c.openTicket12(h.SessionTicket)
+			d.session, d.refused = s, refused
+			if s != nil {
+				d.via = ResumedTicket
+				// A ticket opened by an older key resumes and is
+				// replaced (renewal).
+				hs.sendTicket = stale
+			}
+		}
+	}
+	if d.session == nil && len(h.SessionID) > 0 {
+		if !cfg.serverCacheOn() {
+			if d.refused == RefusedNone {
+				d.refused = RefusedCacheOff
+			}
+		} else if s := c.lookupSession(ctx, h.SessionID); s != nil {
+			d = resumeDecision{session: s, via: ResumedSessionID}
+		} else if d.refused == RefusedNone {
+			c.counters().misses.Add(1)
+			d.refused = RefusedUnknownSession
+		}
+	}
+	if d.session == nil {
+		return d, nil
+	}
+
+	if reason := hs.resumable(d.session, now); reason != RefusedNone {
+		if reason == RefusedExpired {
+			c.counters().timeouts.Add(1)
+			if d.via == ResumedSessionID && cfg.cacheMode()&SessionCacheNoAutoClear == 0 {
+				c.removeSession(ctx, h.SessionID)
+			}
+		}
+		hs.sendTicket = false
+		return resumeDecision{refused: reason}, nil
+	}
+
+	// RFC 5246, Section 7.4.1.2: "If the client wishes to resume, the
+	// client MUST include at least the cipher suite from that session."
+	// Like OpenSSL, we treat its absence as an illegal_parameter abort.
+	if !slices.Contains(h.CipherSuites, d.session.cipherSuite) {
+		return resumeDecision{}, ErrResumedCipherMismatch
+	}
+
+	// RFC 7627, Section 5.3, the server side:
+	switch {
+	case d.session.ems && !hs.ems:
+		// "If the original session used the "extended_master_secret"
+		// extension but the new ClientHello does not contain it, the
+		// server MUST abort the abbreviated handshake."
+		return resumeDecision{}, ErrEMSDowngrade
+	case !d.session.ems && hs.ems:
+		// "If the original session did not use the
+		// "extended_master_secret" extension but the new ClientHello
+		// contains the extension, then the server MUST NOT perform the
+		// abbreviated handshake. Instead, it SHOULD continue with a full
+		// handshake."
+		hs.sendTicket = false
+		return resumeDecision{refused: RefusedEMS}, nil
+	}
+	// Neither side used the extension: RFC 7627 lets a server resume such
+	// legacy sessions; EMSRequire has already refused the handshake.
+
+	// RFC 5077, Section 3.4: when accepting a ticket the server echoes
+	// the client's session ID; for an ID hit it echoes the ID.
+	hs.sessionID = h.SessionID
+	return d, nil
+}
+
+// resumable is the check every TLS 1.2 resumption passes, one condition
+// per line. It returns the reason to refuse, or RefusedNone.
+func (hs *server12) resumable(s *Session, now time.Time) Refusal {
+	cfg, h := hs.c.config, hs.hello
+	switch {
+	// The session belongs to this application (SSL_set_session_id_context).
+	case !bytes.Equal(s.idContext, cfg.SessionIDContext):
+		return RefusedContext
+	// RFC 5246, Section 7.4.1.2: a session resumes with its own version.
+	case s.version != VersionTLS12:
+		return RefusedVersion
+	// The session's lifetime is over.
+	case s.Expired(now):
+		return RefusedExpired
+	// The session's suite must still be enabled here.
+	case !slices.ContainsFunc(cfg.suites(false), func(cs *cipherSuite) bool { return cs.id == s.cipherSuite }):
+		return RefusedCipher
+	// RFC 6066, Section 3: a session is resumed only for the name it was
+	// made for.
+	case s.serverName != h.ServerName:
+		return RefusedSNI
+	// A resumption must not skip client authentication the full handshake
+	// would now demand.
+	case cfg.ClientAuth.requires() && len(s.peerCerts) == 0,
+		cfg.ClientAuth.verifies() && len(s.peerCerts) > 0 && !s.verified:
+		return RefusedClientAuth
+	// RFC 7366, Section 3.1: a session keeps encrypt-then-MAC.
+	case s.etm && !h.EncryptThenMAC:
+		return RefusedETM
+	// The per-connection hook may forbid resumption.
+	case !hs.cacheable:
+		return RefusedNotResumable
+	}
+	return RefusedNone
+}
+
+// store returns the SessionStore in use: the Config's, or the internal cache.
+func (cfg *Config) store() SessionStore {
+	if cfg.SessionStore != nil {
+		return cfg.SessionStore
+	}
+	return cfg.internalCache()
+}
+
+// lookupSession finds a session by ID: in the store unless internal
+// lookups are off, then through the GetSession callback. A store failure
+// is treated as a miss, so a broken store means full handshakes, never
+// failed ones.
+func (c *Conn) lookupSession(ctx context.Context, id []byte) *Session {
+	cfg := c.config
+	if cfg.cacheMode()&SessionCacheNoInternalLookup == 0 {
+		if s, err := cfg.store().Get(ctx, id); err == nil && s != nil {
+			return s
+		}
+	}
+	if cfg.GetSession != nil {
+		if s := cfg.GetSession(id); s != nil {
+			c.counters().cbHits.Add(1)
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *Conn) removeSession(ctx context.Context, id []byte) {
+	cfg := c.config
+	if cfg.SessionStore != nil {
+		cfg.SessionStore.Delete(ctx, id)
+		if cfg.OnRemoveSession != nil {
+			// The internal cache calls OnRemoveSession itself.
+			if s, _ := cfg.SessionStore.Get(ctx, id); s != nil {
+				cfg.OnRemoveSession(s)
+			}
+		}
+		return
+	}
+	cfg.internalCache().Delete(ctx, id)
+}
+
+// storeSession caches a new session by ID and tells OnNewSession.
+func (hs *server12) storeSession(s *Session) {
+	c, cfg := hs.c, hs.c.config
+	if len(s.id) == 0 || !cfg.serverCacheOn() {
+		return
+	}
+	if cfg.cacheMode()&SessionCacheNoInternalStore == 0 {
+		cfg.store().Put(hs.ctx, s.id, s)
+	}
+	if cfg.OnNewSession != nil {
+		cfg.OnNewSession(s)
+	}
+	_ = c
+}
+
+// sendNewSessionTicket seals s into a ticket (RFC 5077, Section 3.3). If
+// sealing fails the server keeps its promise with an empty ticket.
+func (hs *server12) sendNewSessionTicket(s *Session) error {
+	c := hs.c
+	nst := &wire.NewSessionTicket12{LifetimeHint: uint32(c.config.sessionTimeout() / time.Second)}
+	if t, err := c.sealTicket(s); err == nil {
+		nst.Ticket = t
+		c.counters().ticketsIssued.Add(1)
+		c.state.TicketsIssued++
+	}
+	_, err := c.writeMsg(hs.t, nst)
+	return err
+}

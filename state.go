@@ -1,0 +1,190 @@
+package reprise
+
+import (
+	"crypto/x509"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// Resumption says how a connection resumed. The values are the CLI's JSON
+// strings.
+type Resumption string
+
+const (
+	ResumedNone      Resumption = "none"
+	ResumedSessionID Resumption = "session-id" // TLS 1.2, RFC 5246 Section 7.3
+	ResumedTicket    Resumption = "ticket"     // TLS 1.2, RFC 5077
+	ResumedPSK       Resumption = "psk"        // TLS 1.3, RFC 8446 Section 2.2
+)
+
+// Refusal is why an offered session was not resumed: a stable kebab-case
+// word for logs, metrics and the CLI. The empty Refusal means nothing was
+// refused (no session was offered, or it resumed).
+type Refusal string
+
+// Refusal reasons. The server knows the precise reason; a client learns
+// only that the server declined ("server-declined"), unless the client
+// itself chose not to offer or the server broke a rule.
+const (
+	RefusedNone           Refusal = ""
+	RefusedUnknownSession Refusal = "unknown-session"      // session ID not in the cache
+	RefusedExpired        Refusal = "expired"              // session or ticket older than its lifetime
+	RefusedVersion        Refusal = "version-mismatch"     // session from another protocol version
+	RefusedCipher         Refusal = "cipher-mismatch"      // session's suite (TLS 1.3: its hash) not acceptable now
+	RefusedContext        Refusal = "context-mismatch"     // session ID context differs
+	RefusedSNI            Refusal = "sni-mismatch"         // session made for another server name
+	RefusedEMS            Refusal = "ems-mismatch"         // RFC 7627 5.3: non-EMS session, EMS hello
+	RefusedClientAuth     Refusal = "client-auth-mismatch" // session lacks the client certificate now required
+	RefusedCacheOff       Refusal = "cache-off"            // server session cache is off
+	RefusedTicketsOff     Refusal = "tickets-off"          // ticket offered, tickets disabled
+	RefusedTicketKey      Refusal = "ticket-key-unknown"   // ticket sealed by a key the server does not have
+	RefusedTicketInvalid  Refusal = "ticket-invalid"       // ticket failed authentication or decoding
+	RefusedAgeWindow      Refusal = "age-window"           // TLS 1.3 ticket age outside the allowed window
+	RefusedALPN           Refusal = "alpn-mismatch"        // TLS 1.3: session's ALPN differs
+	RefusedETM            Refusal = "etm-mismatch"         // RFC 7366: session used encrypt-then-MAC, hello does not
+	RefusedNotResumable   Refusal = "not-resumable"        // the server's per-connection hook said no
+	RefusedPSKMode        Refusal = "psk-mode-mismatch"    // TLS 1.3: no acceptable psk_key_exchange_mode
+	RefusedServerDeclined Refusal = "server-declined"      // client view: offered, server made a full handshake
+)
+
+// ConnectionState describes a connection after its handshake.
+type ConnectionState struct {
+	Version            uint16
+	HandshakeComplete  bool
+	CipherSuite        uint16
+	CurveID            CurveID // key exchange group; 0 for a TLS 1.2 resumption or psk_ke
+	NegotiatedProtocol string  // ALPN
+	ServerName         string  // SNI the client sent
+	PeerCertificates   []*x509.Certificate
+	VerifiedChains     [][]*x509.Certificate
+
+	DidResume            bool
+	Resumption           Resumption
+	Refused              Refusal // why an offered session was not resumed
+	ExtendedMasterSecret bool    // RFC 7627; always true for TLS 1.3
+	EncryptThenMAC       bool    // RFC 7366, CBC suites only
+	SecureRenegotiation  bool    // RFC 5746 support signalled by the peer
+	HelloRetryRequest    bool
+	SessionID            []byte // TLS 1.2 session ID; the legacy echo in TLS 1.3
+	TicketsIssued        int    // tickets the server sent on this connection (server: sent; client: received)
+}
+
+// connState is the handshake's record of the connection.
+type connState struct {
+	ConnectionState
+	session *Session // the resumable session, if any
+}
+
+// ConnectionState returns details of the connection. Before the handshake
+// completes only the fields learned so far are set.
+func (c *Conn) ConnectionState() ConnectionState {
+	c.handshakeMu.Lock()
+	defer c.handshakeMu.Unlock()
+	s := c.state.ConnectionState
+	s.HandshakeComplete = c.handshakeDone.Load()
+	s.Version = c.vers
+	return s
+}
+
+// Session returns the connection's resumable session after the handshake,
+// or nil. Pass it to another connection's Config.Session to resume it
+// there (the FTPS data-connection pattern).
+func (c *Conn) Session() *Session {
+	c.handshakeMu.Lock()
+	defer c.handshakeMu.Unlock()
+	if c.post13 != nil && c.isClient {
+		if s := c.post13.latestSession(); s != nil {
+			return s
+		}
+	}
+	return c.state.session
+}
+
+// Counters are a server's (or client's) running totals, like OpenSSL's
+// SSL_CTX_sess_* counters. All fields are read with Snapshot.
+type Counters struct {
+	accept, acceptGood, hits, misses, timeouts, cacheFull, cbHits atomic.Int64
+	connect, connectGood, connectResumed                         atomic.Int64
+	ticketsIssued, ticketResumed, pskResumed                     atomic.Int64
+
+	mu       sync.Mutex
+	refusals map[Refusal]int64
+}
+
+func newCounters() *Counters { return &Counters{refusals: make(map[Refusal]int64)} }
+
+func (c *Counters) refuse(r Refusal) {
+	if r == RefusedNone {
+		return
+	}
+	c.mu.Lock()
+	c.refusals[r]++
+	c.mu.Unlock()
+}
+
+// CounterSnapshot is a copy of Counters at one moment. Field names follow
+// OpenSSL's SSL_CTX_sess_* functions.
+type CounterSnapshot struct {
+	Accept         int64            `json:"accept"`      // server handshakes started
+	AcceptGood     int64            `json:"accept_good"` // server handshakes completed
+	Hits           int64            `json:"hits"`        // sessions resumed (any way)
+	Misses         int64            `json:"misses"`      // offered session IDs not found
+	Timeouts       int64            `json:"timeouts"`    // offered sessions found but expired
+	CacheFull      int64            `json:"cache_full"`  // sessions evicted because the cache was full
+	CallbackHits   int64            `json:"cb_hits"`     // sessions found by the GetSession callback
+	Connect        int64            `json:"connect"`     // client handshakes started
+	ConnectGood    int64            `json:"connect_good"`
+	ConnectResumed int64            `json:"connect_resumed"`
+	TicketsIssued  int64            `json:"tickets_issued"`
+	TicketResumed  int64            `json:"ticket_resumed"` // TLS 1.2 ticket resumptions
+	PSKResumed     int64            `json:"psk_resumed"`    // TLS 1.3 PSK resumptions
+	Refusals       map[string]int64 `json:"refusals"`
+}
+
+// Snapshot copies the counters.
+func (c *Counters) Snapshot() CounterSnapshot {
+	s := CounterSnapshot{
+		Accept: c.accept.Load(), AcceptGood: c.acceptGood.Load(), Hits: c.hits.Load(),
+		Misses: c.misses.Load(), Timeouts: c.timeouts.Load(), CacheFull: c.cacheFull.Load(),
+		CallbackHits: c.cbHits.Load(), Connect: c.connect.Load(), ConnectGood: c.connectGood.Load(),
+		ConnectResumed: c.connectResumed.Load(), TicketsIssued: c.ticketsIssued.Load(),
+		TicketResumed: c.ticketResumed.Load(), PSKResumed: c.pskResumed.Load(),
+		Refusals: map[string]int64{},
+	}
+	c.mu.Lock()
+	for r, n := range c.refusals {
+		s.Refusals[string(r)] = n
+	}
+	c.mu.Unlock()
+	return s
+}
+
+// RefusalNames returns the snapshot's refusal reasons sorted, for printing.
+func (s CounterSnapshot) RefusalNames() []string {
+	names := make([]string, 0, len(s.Refusals))
+	for n := range s.Refusals {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Counters returns the running totals of every connection made with c.
+func (c *Config) Counters() *Counters { return c.shared().counters }
+
+func (c *Conn) counters() *Counters { return c.config.shared().counters }
+
+func (c *Conn) countHandshakeSuccess() {
+	k := c.counters()
+	if c.isClient {
+		k.connectGood.Add(1)
+		if c.state.DidResume {
+			k.connectResumed.Add(1)
+		}
+		return
+	}
+	k.acceptGood.Add(1)
+}
+
+func (c *Conn) countHandshakeFailure() {}

@@ -1,0 +1,347 @@
+package reprise
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/reprise-tls/reprise/internal/cache"
+)
+
+// SessionCacheMode selects how a server caches TLS 1.2 sessions by ID
+// (OpenSSL's SSL_CTX_set_session_cache_mode). Modes combine with |.
+type SessionCacheMode int
+
+const (
+	// SessionCacheServer caches sessions and resumes them by ID (the default).
+	SessionCacheServer SessionCacheMode = 1 << iota
+	// SessionCacheNoAutoClear leaves expired sessions in the internal cache
+	// until FlushSessionCache is called (SSL_SESS_CACHE_NO_AUTO_CLEAR).
+	SessionCacheNoAutoClear
+	// SessionCacheNoInternalLookup skips the internal cache on lookups: only
+	// GetSession is asked (SSL_SESS_CACHE_NO_INTERNAL_LOOKUP).
+	SessionCacheNoInternalLookup
+	// SessionCacheNoInternalStore does not put new sessions in the internal
+	// cache; OnNewSession still sees them (SSL_SESS_CACHE_NO_INTERNAL_STORE).
+	SessionCacheNoInternalStore
+
+	// SessionCacheOff turns the server's session ID cache off: ServerHello
+	// carries an empty session ID and offered IDs are not looked up.
+	SessionCacheOff SessionCacheMode = -1
+)
+
+// SessionSettings is the resumption part of Config.
+type SessionSettings struct {
+	// SessionCacheMode is the server's session ID cache mode; zero means
+	// SessionCacheServer.
+	SessionCacheMode SessionCacheMode
+	// SessionStore, if set, replaces the internal in-memory cache.
+	SessionStore SessionStore
+	// SessionIDContext binds sessions to one application or configuration
+	// (SSL_CTX_set_session_id_context): a session made under another
+	// context is not resumed. At most 32 bytes.
+	SessionIDContext []byte
+	// SessionTimeout is how long a TLS 1.2 session (by ID or ticket) may be
+	// resumed; zero means 300 seconds, OpenSSL's default.
+	SessionTimeout time.Duration
+	// MaxCachedSessions bounds the internal cache; zero means 20480.
+	MaxCachedSessions int
+
+	// OnNewSession is called with every new resumable session the server
+	// makes (SSL_CTX_sess_set_new_cb), for an external cache.
+	OnNewSession func(*Session)
+	// OnRemoveSession is called when a session leaves the internal cache
+	// (SSL_CTX_sess_set_remove_cb).
+	OnRemoveSession func(*Session)
+	// GetSession is asked for a session ID the internal cache does not have
+	// (SSL_CTX_sess_set_get_cb). It returns nil on a miss.
+	GetSession func(id []byte) *Session
+	// AllowNewSession, if set, decides per connection whether the server
+	// makes the session resumable (seed 003's "not resumable" decision):
+	// false means an empty session ID and no ticket.
+	AllowNewSession func(*ClientHelloInfo) bool
+
+	// SessionTicketsDisabled turns RFC 5077 tickets and TLS 1.3 tickets off.
+	SessionTicketsDisabled bool
+	// TicketKeys seals and opens tickets. nil means keys made at random and
+	// rotated automatically for this Config alone.
+	TicketKeys *TicketKeys
+	// TicketLifetime is the lifetime of TLS 1.3 tickets; zero means 7 days,
+	// the RFC 8446 maximum. TLS 1.2 tickets live SessionTimeout.
+	TicketLifetime time.Duration
+	// TicketsPerConnection is how many TLS 1.3 tickets a server sends after
+	// a handshake; zero means 2, and a negative value none.
+	TicketsPerConnection int
+	// MaxTicketAgeSkew is the largest difference allowed between the ticket
+	// age the client reports and the age the server computes; zero means 10s.
+	MaxTicketAgeSkew time.Duration
+	// AllowPSKWithoutDHE lets a TLS 1.3 server accept psk_ke (resumption
+	// without a fresh key exchange) when the client offers only that.
+	AllowPSKWithoutDHE bool
+	// SingleUseTickets makes TLS 1.3 tickets identifiers of sessions held in
+	// the session store, deleted on first use, instead of sealed state.
+	SingleUseTickets bool
+
+	// ClientSessionCache holds a client's sessions between connections,
+	// keyed by ServerName or host:port.
+	ClientSessionCache ClientSessionCache
+	// Session, on a client, is offered for resumption in preference to the
+	// cache: the explicit hand-over of a session from one connection to
+	// another (an FTPS data connection resuming its control connection).
+	Session *Session
+	// DisableSessionOffer makes a client offer no session at all.
+	DisableSessionOffer bool
+}
+
+func (c *Config) sessionTimeout() time.Duration {
+	if c.SessionTimeout > 0 {
+		return c.SessionTimeout
+	}
+	return 300 * time.Second
+}
+
+func (c *Config) ticketLifetime13() time.Duration {
+	const max = 7 * 24 * time.Hour // RFC 8446, Section 4.6.1
+	if c.TicketLifetime > 0 && c.TicketLifetime < max {
+		return c.TicketLifetime
+	}
+	return max
+}
+
+func (c *Config) cacheMode() SessionCacheMode {
+	if c.SessionCacheMode == 0 {
+		return SessionCacheServer
+	}
+	return c.SessionCacheMode
+}
+
+func (c *Config) serverCacheOn() bool { return c.cacheMode() != SessionCacheOff }
+
+// SessionStore is a server's session cache: sessions by TLS 1.2 session ID
+// and, with SingleUseTickets, TLS 1.3 sessions by ticket identity.
+//
+// Sessions hold master secrets: an implementation that keeps them outside
+// the process must encrypt and authenticate them. IDs come from the
+// network and are attacker-controlled. A miss is (nil, nil), never an
+// error; an error means the store failed, and the handshake goes on as a
+// full one. Implementations may forget entries at any time.
+type SessionStore interface {
+	Put(ctx context.Context, id []byte, s *Session) error
+	Get(ctx context.Context, id []byte) (*Session, error)
+	Delete(ctx context.Context, id []byte) error
+}
+
+// SessionTaker is implemented by stores that can get and delete an entry
+// atomically, which single-use TLS 1.3 tickets need: two connections must
+// never both take the same entry.
+type SessionTaker interface {
+	Take(ctx context.Context, id []byte) (*Session, error)
+}
+
+// MemorySessionCache is the default SessionStore: bounded, sharded, with
+// per-entry expiry and scan-resistant eviction (internal/cache).
+type MemorySessionCache struct {
+	c        *cache.Cache[*Session]
+	onRemove func(*Session)
+	counters *Counters
+	now      func() time.Time
+}
+
+// NewMemorySessionCache returns a cache holding at most maxEntries sessions
+// (zero means 20480).
+func NewMemorySessionCache(maxEntries int) *MemorySessionCache {
+	return newMemorySessionCache(maxEntries, false, nil, nil, time.Now)
+}
+
+func newMemorySessionCache(maxEntries int, noAutoClear bool, onRemove func(*Session), counters *Counters, now func() time.Time) *MemorySessionCache {
+	m := &MemorySessionCache{onRemove: onRemove, counters: counters, now: now}
+	m.c = cache.New[*Session](cache.Options{
+		MaxEntries:  maxEntries,
+		NoAutoClear: noAutoClear,
+		OnRemove: func(_ string, v any, why cache.RemoveReason) {
+			if why == cache.Evicted && m.counters != nil {
+				m.counters.cacheFull.Add(1)
+			}
+			if m.onRemove != nil {
+				if s, ok := v.(*Session); ok {
+					m.onRemove(s)
+				}
+			}
+		},
+	})
+	return m
+}
+
+func sessionSize(s *Session) int {
+	return 128 + len(s.secret) + len(s.id) + len(s.serverName) + certsLen(s.peerCerts) + len(s.Extra)
+}
+
+// Put stores s under id until s expires.
+func (m *MemorySessionCache) Put(_ context.Context, id []byte, s *Session) error {
+	m.c.Put(string(id), s, sessionSize(s), s.created.Add(s.lifetime))
+	return nil
+}
+
+// Get returns the session stored under id, or nil.
+func (m *MemorySessionCache) Get(_ context.Context, id []byte) (*Session, error) {
+	s, r := m.c.Get(string(id), m.now())
+	if r == cache.Hit || r == cache.ExpiredEntry {
+		// An expired entry is returned so the handshake can count and
+		// explain it; the resumption check refuses it.
+		return s, nil
+	}
+	return nil, nil
+}
+
+// Take returns and deletes the session stored under id.
+func (m *MemorySessionCache) Take(_ context.Context, id []byte) (*Session, error) {
+	s, r := m.c.Take(string(id), m.now())
+	if r == cache.Hit || r == cache.ExpiredEntry {
+		return s, nil
+	}
+	return nil, nil
+}
+
+// Delete removes id.
+func (m *MemorySessionCache) Delete(_ context.Context, id []byte) error {
+	m.c.Delete(string(id))
+	return nil
+}
+
+// Flush removes every session expired at now and returns how many.
+func (m *MemorySessionCache) Flush(now time.Time) int { return m.c.Flush(now) }
+
+// Len returns the number of cached sessions.
+func (m *MemorySessionCache) Len() int { return m.c.Len() }
+
+// internalCache returns the Config's own in-memory cache, made on first use.
+func (c *Config) internalCache() *MemorySessionCache {
+	st := c.shared()
+	st.cacheMu.Lock()
+	defer st.cacheMu.Unlock()
+	if st.cache == nil {
+		st.cache = newMemorySessionCache(c.MaxCachedSessions, c.cacheMode()&SessionCacheNoAutoClear != 0,
+			c.OnRemoveSession, st.counters, c.time)
+	}
+	return st.cache
+}
+
+// FlushSessionCache removes expired sessions from the internal cache, for
+// SessionCacheNoAutoClear (SSL_CTX_flush_sessions). It returns how many.
+func (c *Config) FlushSessionCache(now time.Time) int {
+	return c.internalCache().Flush(now)
+}
+
+// ClientSessionCache keeps a client's sessions between connections, keyed
+// by server (ServerName, else host:port). Sessions hold secrets.
+//
+// Put stores a session: a TLS 1.2 session replaces the key's previous one;
+// TLS 1.3 tickets accumulate, newest first. Get returns the session to
+// offer, or nil; it removes TLS 1.3 tickets as it returns them, because
+// each may be used once (RFC 8446, Appendix C.4). Remove forgets the key.
+type ClientSessionCache interface {
+	Put(key string, s *Session)
+	Get(key string) *Session
+	Remove(key string)
+}
+
+// maxTicketsPerServer bounds the TLS 1.3 tickets a client keeps per key.
+const maxTicketsPerServer = 8
+
+type clientEntry struct {
+	key     string
+	tls12   *Session
+	tickets []*Session // TLS 1.3, newest first
+}
+
+// LRUClientSessionCache is the default ClientSessionCache: at most capacity
+// servers, least recently used evicted first.
+type LRUClientSessionCache struct {
+	mu       sync.Mutex
+	capacity int
+	order    *list.List // of *clientEntry, front = most recent
+	byKey    map[string]*list.Element
+	now      func() time.Time
+}
+
+// NewLRUClientSessionCache returns a cache for capacity servers (zero
+// means 64).
+func NewLRUClientSessionCache(capacity int) *LRUClientSessionCache {
+	if capacity <= 0 {
+		capacity = 64
+	}
+	return &LRUClientSessionCache{capacity: capacity, order: list.New(), byKey: map[string]*list.Element{}, now: time.Now}
+}
+
+func (l *LRUClientSessionCache) entry(key string) *clientEntry {
+	if el, ok := l.byKey[key]; ok {
+		l.order.MoveToFront(el)
+		return el.Value.(*clientEntry)
+	}
+	e := &clientEntry{key: key}
+	l.byKey[key] = l.order.PushFront(e)
+	for l.order.Len() > l.capacity {
+		last := l.order.Back()
+		l.order.Remove(last)
+		delete(l.byKey, last.Value.(*clientEntry).key)
+	}
+	return e
+}
+
+// Put implements ClientSessionCache.
+func (l *LRUClientSessionCache) Put(key string, s *Session) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s == nil {
+		l.removeLocked(key)
+		return
+	}
+	e := l.entry(key)
+	if s.version == VersionTLS13 {
+		e.tickets = append([]*Session{s}, e.tickets...)
+		if len(e.tickets) > maxTicketsPerServer {
+			e.tickets = e.tickets[:maxTicketsPerServer]
+		}
+		return
+	}
+	e.tls12 = s
+}
+
+// Get implements ClientSessionCache: the newest unexpired TLS 1.3 ticket
+// (taken), else the TLS 1.2 session.
+func (l *LRUClientSessionCache) Get(key string) *Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, ok := l.byKey[key]
+	if !ok {
+		return nil
+	}
+	e := el.Value.(*clientEntry)
+	now := l.now()
+	for len(e.tickets) > 0 {
+		t := e.tickets[0]
+		e.tickets = e.tickets[1:]
+		if !t.Expired(now) {
+			return t
+		}
+	}
+	if e.tls12 != nil && e.tls12.Expired(now) {
+		e.tls12 = nil
+	}
+	return e.tls12
+}
+
+// Remove implements ClientSessionCache.
+func (l *LRUClientSessionCache) Remove(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.removeLocked(key)
+}
+
+func (l *LRUClientSessionCache) removeLocked(key string) {
+	if el, ok := l.byKey[key]; ok {
+		l.order.Remove(el)
+		delete(l.byKey, key)
+	}
+}

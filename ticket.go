@@ -1,0 +1,140 @@
+package reprise
+
+import (
+	"crypto/rand"
+	"sync"
+	"time"
+
+	"github.com/reprise-tls/reprise/internal/ticket"
+)
+
+// TicketKeys seal and open session tickets in the format RFC 5077,
+// Section 4 recommends: key_name (16) | IV (16) | AES-CBC state |
+// HMAC-SHA256 (32). The first key seals; every key opens, so a ring with a
+// new key first and the old one second keeps old tickets working, and they
+// are renewed as they are used. Keys can be replaced at any time (Reload).
+//
+// The same format is what nginx and HAProxy use, and their key files load
+// here, so a fleet can share keys with them.
+type TicketKeys struct {
+	ring *ticket.Ring
+	path string
+	fmt  ticket.Format
+}
+
+// TicketKeyFormat selects a ticket key file dialect.
+type TicketKeyFormat = ticket.Format
+
+const (
+	TicketKeyFormatAuto    = ticket.FormatAuto    // detect; ambiguous files are an error
+	TicketKeyFormatNginx   = ticket.FormatNginx   // ssl_session_ticket_key: 48 or 80 raw bytes per key
+	TicketKeyFormatHAProxy = ticket.FormatHAProxy // tls-ticket-keys: base64 lines
+)
+
+// NewTicketKeys makes a ring from random keys of the given size (128 or
+// 256 bits); count keys, the first current.
+func NewTicketKeys(bits, count int) (*TicketKeys, error) {
+	var keys []ticket.Key
+	for range count {
+		k, err := ticket.NewKey(rand.Reader, bits)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	r, err := ticket.NewRing(keys)
+	if err != nil {
+		return nil, err
+	}
+	return &TicketKeys{ring: r}, nil
+}
+
+// LoadTicketKeys reads a key file in nginx or HAProxy format.
+func LoadTicketKeys(path string, format TicketKeyFormat) (*TicketKeys, error) {
+	keys, err := ticket.LoadKeyFile(path, format)
+	if err != nil {
+		return nil, err
+	}
+	r, err := ticket.NewRing(keys)
+	if err != nil {
+		return nil, err
+	}
+	return &TicketKeys{ring: r, path: path, fmt: format}, nil
+}
+
+// Reload re-reads the file the keys came from (for SIGHUP). On error the
+// old keys stay in use.
+func (k *TicketKeys) Reload() error {
+	keys, err := ticket.LoadKeyFile(k.path, k.fmt)
+	if err != nil {
+		return err
+	}
+	return k.ring.SetKeys(keys)
+}
+
+// ticketState holds a Config's automatic ticket keys.
+type ticketState struct {
+	once sync.Once
+	ring *ticket.Ring
+	err  error
+}
+
+// ticketRotation is how often automatic keys change; old keys are kept for
+// the longest ticket lifetime so outstanding tickets still open.
+const ticketRotation = 24 * time.Hour
+
+func (c *Conn) ticketRing() (*ticket.Ring, error) {
+	cfg := c.config
+	if cfg.TicketKeys != nil {
+		return cfg.TicketKeys.ring, nil
+	}
+	st := cfg.shared().tickets
+	st.once.Do(func() {
+		keep := max(cfg.ticketLifetime13(), cfg.sessionTimeout())
+		st.ring, st.err = ticket.NewRotatingRing(cfg.rand(), 256, ticketRotation, keep, cfg.time())
+	})
+	if st.err != nil {
+		return nil, st.err
+	}
+	st.ring.Rotate(cfg.time())
+	return st.ring, nil
+}
+
+// sealTicket seals a session into a ticket.
+func (c *Conn) sealTicket(s *Session) ([]byte, error) {
+	ring, err := c.ticketRing()
+	if err != nil {
+		return nil, err
+	}
+	plain, err := s.marshal(false)
+	if err != nil {
+		return nil, err
+	}
+	return ring.Seal(c.config.rand(), plain)
+}
+
+// openTicket opens a ticket. The input is attacker-controlled: any
+// failure is a refusal, never an error. stale means an older key opened it.
+func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
+	ring, err := c.ticketRing()
+	if err != nil {
+		return nil, false, RefusedTicketKey
+	}
+	plain, status := ring.Open(t)
+	switch status {
+	case ticket.UnknownKey:
+		return nil, false, RefusedTicketKey
+	case ticket.Invalid:
+		return nil, false, RefusedTicketInvalid
+	}
+	s = new(Session)
+	if err := s.UnmarshalBinary(plain); err != nil || s.isClient {
+		return nil, false, RefusedTicketInvalid
+	}
+	return s, status == ticket.OpenedStale, RefusedNone
+}
+
+// openTicket12 opens a TLS 1.2 ticket.
+func (c *Conn) openTicket12(t []byte) (*Session, bool, Refusal) {
+	return c.openTicket(t)
+}
