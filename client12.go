@@ -21,14 +21,14 @@ type client12 struct {
 	sh    *wire.ServerHello
 	t     *transcript
 
-	suite     *cipherSuite
-	master    []byte
-	ems, etm  bool
-	resumed   *Session
-	peerChain [][]byte
-	ticket    []byte // a NewSessionTicket's ticket, if one came
+	suite      *cipherSuite
+	master     []byte
+	ems, etm   bool
+	resumed    *Session
+	peerChain  [][]byte
+	ticket     []byte // a NewSessionTicket's ticket, if one came
 	ticketHint uint32
-	gotTicket bool
+	gotTicket  bool
 }
 
 func (hs *client12) run() error {

@@ -17,22 +17,22 @@ type Alert = alert.Alert
 
 // Alerts callers commonly test for.
 const (
-	AlertCloseNotify          = alert.CloseNotify
-	AlertUnexpectedMessage    = alert.UnexpectedMessage
-	AlertBadRecordMAC         = alert.BadRecordMAC
-	AlertHandshakeFailure     = alert.HandshakeFailure
-	AlertBadCertificate       = alert.BadCertificate
-	AlertIllegalParameter     = alert.IllegalParameter
-	AlertUnknownCA            = alert.UnknownCA
-	AlertDecodeError          = alert.DecodeError
-	AlertDecryptError         = alert.DecryptError
-	AlertProtocolVersion      = alert.ProtocolVersion
-	AlertInsufficientSecurity = alert.InsufficientSecurity
-	AlertInternalError        = alert.InternalError
-	AlertNoRenegotiation      = alert.NoRenegotiation
-	AlertMissingExtension     = alert.MissingExtension
-	AlertUnsupportedExtension = alert.UnsupportedExtension
-	AlertCertificateRequired  = alert.CertificateRequired
+	AlertCloseNotify           = alert.CloseNotify
+	AlertUnexpectedMessage     = alert.UnexpectedMessage
+	AlertBadRecordMAC          = alert.BadRecordMAC
+	AlertHandshakeFailure      = alert.HandshakeFailure
+	AlertBadCertificate        = alert.BadCertificate
+	AlertIllegalParameter      = alert.IllegalParameter
+	AlertUnknownCA             = alert.UnknownCA
+	AlertDecodeError           = alert.DecodeError
+	AlertDecryptError          = alert.DecryptError
+	AlertProtocolVersion       = alert.ProtocolVersion
+	AlertInsufficientSecurity  = alert.InsufficientSecurity
+	AlertInternalError         = alert.InternalError
+	AlertNoRenegotiation       = alert.NoRenegotiation
+	AlertMissingExtension      = alert.MissingExtension
+	AlertUnsupportedExtension  = alert.UnsupportedExtension
+	AlertCertificateRequired   = alert.CertificateRequired
 	AlertNoApplicationProtocol = alert.NoApplicationProtocol
 )
 
@@ -97,7 +97,7 @@ var (
 	// ErrBadFinished: the peer's Finished did not verify.
 	ErrBadFinished = &protocolError{alert: alert.DecryptError, msg: "tls: peer's Finished message is wrong"}
 	// ErrBadBinder: a TLS 1.3 PSK binder did not verify (RFC 8446, Section 4.2.11).
-	ErrBadBinder = &protocolError{alert: alert.DecryptError, msg: "tls: PSK binder does not verify"}
+	ErrBadBinder       = &protocolError{alert: alert.DecryptError, msg: "tls: PSK binder does not verify"}
 	errNoRenegotiation = errors.New("tls: renegotiation is not supported")
 )
 

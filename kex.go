@@ -13,7 +13,7 @@ import (
 // the side that speaks first: the TLS 1.3 client, or the TLS 1.2 server.
 type keyExchange interface {
 	group() CurveID
-	share() []byte                             // our key_share / ServerECDHParams point
+	share() []byte                            // our key_share / ServerECDHParams point
 	sharedSecret(peer []byte) ([]byte, error) // from the peer's share
 }
 

@@ -105,8 +105,8 @@ func (c *Conn) Session() *Session {
 // SSL_CTX_sess_* counters. All fields are read with Snapshot.
 type Counters struct {
 	accept, acceptGood, hits, misses, timeouts, cacheFull, cbHits atomic.Int64
-	connect, connectGood, connectResumed                         atomic.Int64
-	ticketsIssued, ticketResumed, pskResumed                     atomic.Int64
+	connect, connectGood, connectResumed                          atomic.Int64
+	ticketsIssued, ticketResumed, pskResumed                      atomic.Int64
 
 	mu       sync.Mutex
 	refusals map[Refusal]int64

@@ -37,25 +37,25 @@ const (
 
 // Extension code points.
 const (
-	ExtServerName              uint16 = 0     // RFC 6066
-	ExtStatusRequest           uint16 = 5     // RFC 6066
-	ExtSupportedGroups         uint16 = 10    // RFC 8422, RFC 8446
-	ExtECPointFormats          uint16 = 11    // RFC 8422
-	ExtSignatureAlgorithms     uint16 = 13    // RFC 5246, RFC 8446
-	ExtALPN                    uint16 = 16    // RFC 7301
-	ExtSCT                     uint16 = 18    // RFC 6962
-	ExtPadding                 uint16 = 21    // RFC 7685
-	ExtEncryptThenMAC          uint16 = 22    // RFC 7366
-	ExtExtendedMasterSecret    uint16 = 23    // RFC 7627
-	ExtSessionTicket           uint16 = 35    // RFC 5077
-	ExtPreSharedKey            uint16 = 41    // RFC 8446
-	ExtEarlyData               uint16 = 42    // RFC 8446
-	ExtSupportedVersions       uint16 = 43    // RFC 8446
-	ExtCookie                  uint16 = 44    // RFC 8446
-	ExtPSKKeyExchangeModes     uint16 = 45    // RFC 8446
-	ExtCertificateAuthorities  uint16 = 47    // RFC 8446
-	ExtSignatureAlgorithmsCert uint16 = 50    // RFC 8446
-	ExtKeyShare                uint16 = 51    // RFC 8446
+	ExtServerName              uint16 = 0      // RFC 6066
+	ExtStatusRequest           uint16 = 5      // RFC 6066
+	ExtSupportedGroups         uint16 = 10     // RFC 8422, RFC 8446
+	ExtECPointFormats          uint16 = 11     // RFC 8422
+	ExtSignatureAlgorithms     uint16 = 13     // RFC 5246, RFC 8446
+	ExtALPN                    uint16 = 16     // RFC 7301
+	ExtSCT                     uint16 = 18     // RFC 6962
+	ExtPadding                 uint16 = 21     // RFC 7685
+	ExtEncryptThenMAC          uint16 = 22     // RFC 7366
+	ExtExtendedMasterSecret    uint16 = 23     // RFC 7627
+	ExtSessionTicket           uint16 = 35     // RFC 5077
+	ExtPreSharedKey            uint16 = 41     // RFC 8446
+	ExtEarlyData               uint16 = 42     // RFC 8446
+	ExtSupportedVersions       uint16 = 43     // RFC 8446
+	ExtCookie                  uint16 = 44     // RFC 8446
+	ExtPSKKeyExchangeModes     uint16 = 45     // RFC 8446
+	ExtCertificateAuthorities  uint16 = 47     // RFC 8446
+	ExtSignatureAlgorithmsCert uint16 = 50     // RFC 8446
+	ExtKeyShare                uint16 = 51     // RFC 8446
 	ExtRenegotiationInfo       uint16 = 0xff01 // RFC 5746
 )
 
