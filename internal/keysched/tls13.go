@@ -1,0 +1,272 @@
+package keysched
+
+import (
+	"crypto"
+	"crypto/hkdf"
+	"crypto/hmac"
+)
+
+// Labels of RFC 8446 Sections 4.4.4, 4.6.1, 7.1, 7.3 and 7.5. ExpandLabel adds
+// the "tls13 " prefix.
+const (
+	labelPrefix13            = "tls13 "
+	labelDerived             = "derived"
+	labelExternalBinder      = "ext binder"
+	labelResumptionBinder    = "res binder"
+	labelClientEarlyTraffic  = "c e traffic"
+	labelEarlyExporterMaster = "e exp master"
+	labelClientHSTraffic     = "c hs traffic"
+	labelServerHSTraffic     = "s hs traffic"
+	labelClientAPTraffic     = "c ap traffic"
+	labelServerAPTraffic     = "s ap traffic"
+	labelExporterMaster      = "exp master"
+	labelResumptionMaster    = "res master"
+	labelResumption          = "resumption"
+	labelTrafficUpdate       = "traffic upd"
+	labelKey                 = "key"
+	labelIV                  = "iv"
+	labelFinished            = "finished"
+	labelExporter            = "exporter"
+)
+
+// Bounds of the HkdfLabel structure (RFC 8446 Section 7.1):
+// opaque label<7..255> (with the prefix) and opaque context<0..255>.
+const (
+	maxLabelLength13   = 255 - len(labelPrefix13)
+	maxContextLength13 = 255
+)
+
+// ExpandLabel is HKDF-Expand-Label (RFC 8446 Section 7.1):
+//
+//	HKDF-Expand(Secret, HkdfLabel, Length), where
+//	struct {
+//	    uint16 length = Length;
+//	    opaque label<7..255> = "tls13 " + Label;
+//	    opaque context<0..255> = Context;
+//	} HkdfLabel;
+//
+// Labels in this package are constants and contexts are transcript hashes or
+// ticket nonces (which the wire parser bounds to 255 bytes), so the encoding
+// limits can only be broken by a programming error: ExpandLabel panics if
+// label is longer than 249 bytes, context longer than 255 bytes, or length
+// is negative or above HKDF's limit of 255*h.Size(). Code that passes
+// application-supplied labels (the exporters) checks these limits first.
+func ExpandLabel(h crypto.Hash, secret []byte, label string, context []byte, length int) []byte {
+	if len(label) > maxLabelLength13 || len(context) > maxContextLength13 || length < 0 || length > 255*h.Size() {
+		panic("keysched: HKDF-Expand-Label parameters out of range")
+	}
+	info := make([]byte, 0, 2+1+len(labelPrefix13)+len(label)+1+len(context))
+	info = append(info, byte(length>>8), byte(length))
+	info = append(info, byte(len(labelPrefix13)+len(label)))
+	info = append(info, labelPrefix13...)
+	info = append(info, label...)
+	info = append(info, byte(len(context)))
+	info = append(info, context...)
+	out, err := hkdf.Expand(h.New, secret, string(info), length)
+	if err != nil {
+		// Only reachable in FIPS 140-only mode with a secret shorter than
+		// 112 bits; every secret expanded here is h.Size() bytes long.
+		panic("keysched: " + err.Error())
+	}
+	return out
+}
+
+// DeriveSecret is Derive-Secret (RFC 8446 Section 7.1):
+// HKDF-Expand-Label(Secret, Label, Transcript-Hash(Messages), Hash.length).
+// It takes the transcript hash rather than the messages, so callers hash with
+// a Transcript.
+func DeriveSecret(h crypto.Hash, secret []byte, label string, transcriptHash []byte) []byte {
+	return ExpandLabel(h, secret, label, transcriptHash, h.Size())
+}
+
+// extract is HKDF-Extract(salt, IKM) (RFC 5869 Section 2.2).
+func extract(h crypto.Hash, salt, ikm []byte) []byte {
+	out, err := hkdf.Extract(h.New, ikm, salt)
+	if err != nil {
+		// Only reachable in FIPS 140-only mode with an input shorter than
+		// 112 bits, i.e. a misconfigured external PSK.
+		panic("keysched: " + err.Error())
+	}
+	return out
+}
+
+// emptyHash is Transcript-Hash("") = Hash(""), the context of the "derived"
+// and binder-key derivations (RFC 8446 Section 7.1).
+func emptyHash(h crypto.Hash) []byte {
+	return h.New().Sum(nil)
+}
+
+// EarlySecret is the first stage of the TLS 1.3 key schedule
+// (RFC 8446 Section 7.1): HKDF-Extract(0, PSK). Only NewEarlySecret makes one.
+type EarlySecret struct {
+	hash   crypto.Hash
+	secret []byte
+}
+
+// NewEarlySecret starts the key schedule. With no PSK (psk empty), the input
+// is Hash.length zero bytes, as RFC 8446 Section 7.1 requires. The salt is
+// "0", a string of Hash.length zero bytes.
+func NewEarlySecret(h crypto.Hash, psk []byte) *EarlySecret {
+	if len(psk) == 0 {
+		psk = make([]byte, h.Size())
+	}
+	return &EarlySecret{hash: h, secret: extract(h, make([]byte, h.Size()), psk)}
+}
+
+// ResumptionBinderKey is binder_key for a resumption PSK: Derive-Secret(.,
+// "res binder", "") (RFC 8446 Sections 4.2.11.2 and 7.1). Pass it to
+// Finished13 with the truncated-ClientHello hash to compute a binder.
+func (s *EarlySecret) ResumptionBinderKey() []byte {
+	return DeriveSecret(s.hash, s.secret, labelResumptionBinder, emptyHash(s.hash))
+}
+
+// ExternalBinderKey is binder_key for an external PSK: Derive-Secret(.,
+// "ext binder", ""). The distinct label keeps a resumption PSK from being
+// accepted as an external one and vice versa (RFC 8446 Section 4.2.11.2).
+func (s *EarlySecret) ExternalBinderKey() []byte {
+	return DeriveSecret(s.hash, s.secret, labelExternalBinder, emptyHash(s.hash))
+}
+
+// ClientEarlyTrafficSecret is client_early_traffic_secret, protecting 0-RTT
+// data: Derive-Secret(., "c e traffic", ClientHello).
+func (s *EarlySecret) ClientEarlyTrafficSecret(transcriptHash []byte) []byte {
+	return DeriveSecret(s.hash, s.secret, labelClientEarlyTraffic, transcriptHash)
+}
+
+// EarlyExporterMasterSecret is early_exporter_master_secret:
+// Derive-Secret(., "e exp master", ClientHello).
+func (s *EarlySecret) EarlyExporterMasterSecret(transcriptHash []byte) []byte {
+	return DeriveSecret(s.hash, s.secret, labelEarlyExporterMaster, transcriptHash)
+}
+
+// HandshakeSecret advances to the Handshake Secret:
+// HKDF-Extract(Derive-Secret(., "derived", ""), (EC)DHE). With psk_ke there is
+// no (EC)DHE input; pass nil and Hash.length zero bytes are used
+// (RFC 8446 Section 7.1).
+func (s *EarlySecret) HandshakeSecret(sharedSecret []byte) *HandshakeSecret {
+	if len(sharedSecret) == 0 {
+		sharedSecret = make([]byte, s.hash.Size())
+	}
+	salt := DeriveSecret(s.hash, s.secret, labelDerived, emptyHash(s.hash))
+	return &HandshakeSecret{hash: s.hash, secret: extract(s.hash, salt, sharedSecret)}
+}
+
+// HandshakeSecret is the second stage of the TLS 1.3 key schedule. Only
+// EarlySecret.HandshakeSecret makes one.
+type HandshakeSecret struct {
+	hash   crypto.Hash
+	secret []byte
+}
+
+// ClientHandshakeTrafficSecret is client_handshake_traffic_secret:
+// Derive-Secret(., "c hs traffic", ClientHello...ServerHello).
+func (s *HandshakeSecret) ClientHandshakeTrafficSecret(transcriptHash []byte) []byte {
+	return DeriveSecret(s.hash, s.secret, labelClientHSTraffic, transcriptHash)
+}
+
+// ServerHandshakeTrafficSecret is server_handshake_traffic_secret:
+// Derive-Secret(., "s hs traffic", ClientHello...ServerHello).
+func (s *HandshakeSecret) ServerHandshakeTrafficSecret(transcriptHash []byte) []byte {
+	return DeriveSecret(s.hash, s.secret, labelServerHSTraffic, transcriptHash)
+}
+
+// MasterSecret advances to the Master Secret:
+// HKDF-Extract(Derive-Secret(., "derived", ""), 0) (RFC 8446 Section 7.1).
+func (s *HandshakeSecret) MasterSecret() *MasterSecret {
+	salt := DeriveSecret(s.hash, s.secret, labelDerived, emptyHash(s.hash))
+	return &MasterSecret{hash: s.hash, secret: extract(s.hash, salt, make([]byte, s.hash.Size()))}
+}
+
+// MasterSecret is the last stage of the TLS 1.3 key schedule. Only
+// HandshakeSecret.MasterSecret makes one. (The TLS 1.2 master secret is a
+// plain 48-byte slice from MasterSecret12 or ExtendedMasterSecret.)
+type MasterSecret struct {
+	hash   crypto.Hash
+	secret []byte
+}
+
+// ClientApplicationTrafficSecret is client_application_traffic_secret_0:
+// Derive-Secret(., "c ap traffic", ClientHello...server Finished).
+func (s *MasterSecret) ClientApplicationTrafficSecret(transcriptHash []byte) []byte {
+	return DeriveSecret(s.hash, s.secret, labelClientAPTraffic, transcriptHash)
+}
+
+// ServerApplicationTrafficSecret is server_application_traffic_secret_0:
+// Derive-Secret(., "s ap traffic", ClientHello...server Finished).
+func (s *MasterSecret) ServerApplicationTrafficSecret(transcriptHash []byte) []byte {
+	return DeriveSecret(s.hash, s.secret, labelServerAPTraffic, transcriptHash)
+}
+
+// ExporterMasterSecret is exporter_master_secret:
+// Derive-Secret(., "exp master", ClientHello...server Finished).
+func (s *MasterSecret) ExporterMasterSecret(transcriptHash []byte) []byte {
+	return DeriveSecret(s.hash, s.secret, labelExporterMaster, transcriptHash)
+}
+
+// ResumptionMasterSecret is resumption_master_secret:
+// Derive-Secret(., "res master", ClientHello...client Finished). Note the
+// transcript includes the client Finished, unlike the other three.
+func (s *MasterSecret) ResumptionMasterSecret(transcriptHash []byte) []byte {
+	return DeriveSecret(s.hash, s.secret, labelResumptionMaster, transcriptHash)
+}
+
+// ResumptionPSK computes the PSK carried by a NewSessionTicket
+// (RFC 8446 Section 4.6.1):
+// HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length).
+// The per-ticket nonce makes each ticket's PSK distinct.
+func ResumptionPSK(h crypto.Hash, resumptionMasterSecret, nonce []byte) []byte {
+	return ExpandLabel(h, resumptionMasterSecret, labelResumption, nonce, h.Size())
+}
+
+// NextTrafficSecret computes application_traffic_secret_N+1 after a
+// KeyUpdate (RFC 8446 Section 7.2):
+// HKDF-Expand-Label(application_traffic_secret_N, "traffic upd", "", Hash.length).
+func NextTrafficSecret(h crypto.Hash, secret []byte) []byte {
+	return ExpandLabel(h, secret, labelTrafficUpdate, nil, h.Size())
+}
+
+// TrafficKey derives the record protection key and IV from a traffic secret
+// (RFC 8446 Section 7.3): HKDF-Expand-Label(Secret, "key", "", key_length)
+// and HKDF-Expand-Label(Secret, "iv", "", iv_length).
+func TrafficKey(h crypto.Hash, secret []byte, keyLen, ivLen int) (key, iv []byte) {
+	key = ExpandLabel(h, secret, labelKey, nil, keyLen)
+	iv = ExpandLabel(h, secret, labelIV, nil, ivLen)
+	return key, iv
+}
+
+// FinishedKey13 is finished_key (RFC 8446 Section 4.4.4):
+// HKDF-Expand-Label(BaseKey, "finished", "", Hash.length).
+func FinishedKey13(h crypto.Hash, baseKey []byte) []byte {
+	return ExpandLabel(h, baseKey, labelFinished, nil, h.Size())
+}
+
+// Finished13 computes Finished verify_data (RFC 8446 Section 4.4.4):
+// HMAC(finished_key, Transcript-Hash(Handshake Context, Certificate*,
+// CertificateVerify*)). BaseKey is the sender's handshake traffic secret, or
+// a binder key for a PSK binder (Section 4.2.11.2). Compare received values
+// with hmac.Equal.
+func Finished13(h crypto.Hash, baseKey, transcriptHash []byte) []byte {
+	mac := hmac.New(h.New, FinishedKey13(h, baseKey))
+	mac.Write(transcriptHash)
+	return mac.Sum(nil)
+}
+
+// ExportKeyingMaterial13 is TLS-Exporter (RFC 8446 Section 7.5):
+//
+//	HKDF-Expand-Label(Derive-Secret(Secret, label, ""),
+//	                  "exporter", Hash(context_value), key_length)
+//
+// where Secret is exporter_master_secret (or early_exporter_master_secret).
+// In TLS 1.3 an absent context and an empty one are the same. It returns nil
+// when the label cannot be encoded (empty or longer than 249 bytes) or length
+// is negative or above 255*h.Size(), since label and length come from the
+// application.
+func ExportKeyingMaterial13(h crypto.Hash, exporterSecret []byte, label string, context []byte, length int) []byte {
+	if len(label) == 0 || len(label) > maxLabelLength13 || length < 0 || length > 255*h.Size() {
+		return nil
+	}
+	secret := DeriveSecret(h, exporterSecret, label, emptyHash(h))
+	contextHash := h.New()
+	contextHash.Write(context)
+	return ExpandLabel(h, secret, labelExporter, contextHash.Sum(nil), length)
+}
