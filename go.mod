@@ -2,7 +2,6 @@ module github.com/reprise-tls/reprise
 
 go 1.26.8
 
-require (
-	golang.org/x/crypto v0.58.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-)
+require golang.org/x/crypto v0.58.0
+
+require golang.org/x/sys v0.49.0 // indirect

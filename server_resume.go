@@ -49,8 +49,13 @@ func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error
 			if d.refused == RefusedNone {
 				d.refused = RefusedCacheOff
 			}
-		} else if s := c.lookupSession(ctx, h.SessionID); s != nil {
+		} else if s, expired := c.lookupSession(ctx, h.SessionID); s != nil {
 			d = resumeDecision{session: s, via: ResumedSessionID}
+		} else if expired {
+			// The internal cache found the entry past its lifetime and
+			// dropped it (unless NoAutoClear keeps it for Flush).
+			c.counters().timeouts.Add(1)
+			return resumeDecision{refused: RefusedExpired}, nil
 		} else if d.refused == RefusedNone {
 			c.counters().misses.Add(1)
 			d.refused = RefusedUnknownSession
@@ -151,20 +156,25 @@ func (cfg *Config) store() SessionStore {
 // lookups are off, then through the GetSession callback. A store failure
 // is treated as a miss, so a broken store means full handshakes, never
 // failed ones.
-func (c *Conn) lookupSession(ctx context.Context, id []byte) *Session {
+func (c *Conn) lookupSession(ctx context.Context, id []byte) (s *Session, expired bool) {
 	cfg := c.config
 	if cfg.cacheMode()&SessionCacheNoInternalLookup == 0 {
-		if s, err := cfg.store().Get(ctx, id); err == nil && s != nil {
-			return s
+		if cfg.SessionStore == nil {
+			s, expired = cfg.internalCache().lookup(id)
+		} else if got, err := cfg.SessionStore.Get(ctx, id); err == nil {
+			s = got
+		}
+		if s != nil {
+			return s, false
 		}
 	}
 	if cfg.GetSession != nil {
 		if s := cfg.GetSession(id); s != nil {
 			c.counters().cbHits.Add(1)
-			return s
+			return s, false
 		}
 	}
-	return nil
+	return nil, expired
 }
 
 func (c *Conn) removeSession(ctx context.Context, id []byte) {

@@ -183,24 +183,23 @@ func (m *MemorySessionCache) Put(_ context.Context, id []byte, s *Session) error
 	return nil
 }
 
-// Get returns the session stored under id, or nil.
+// Get returns the live session stored under id, or nil.
 func (m *MemorySessionCache) Get(_ context.Context, id []byte) (*Session, error) {
-	s, r := m.c.Get(string(id), m.now())
-	if r == cache.Hit || r == cache.ExpiredEntry {
-		// An expired entry is returned so the handshake can count and
-		// explain it; the resumption check refuses it.
-		return s, nil
-	}
-	return nil, nil
+	s, _ := m.lookup(id)
+	return s, nil
 }
 
-// Take returns and deletes the session stored under id.
+// lookup is Get that also tells an expired entry from a miss, so the
+// handshake can count and explain it.
+func (m *MemorySessionCache) lookup(id []byte) (s *Session, expired bool) {
+	s, r := m.c.Get(string(id), m.now())
+	return s, r == cache.ExpiredEntry
+}
+
+// Take returns and deletes the live session stored under id.
 func (m *MemorySessionCache) Take(_ context.Context, id []byte) (*Session, error) {
-	s, r := m.c.Take(string(id), m.now())
-	if r == cache.Hit || r == cache.ExpiredEntry {
-		return s, nil
-	}
-	return nil, nil
+	s, _ := m.c.Take(string(id), m.now())
+	return s, nil
 }
 
 // Delete removes id.

@@ -138,3 +138,11 @@ func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
 func (c *Conn) openTicket12(t []byte) (*Session, bool, Refusal) {
 	return c.openTicket(t)
 }
+
+// Aliases for tests and the key-file helpers.
+type (
+	ticketKey  = ticket.Key
+	ticketRing = ticket.Ring
+)
+
+var newTicketRing = ticket.NewRing

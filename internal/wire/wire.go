@@ -4,10 +4,10 @@
 // Every Unmarshal takes a complete handshake message, including its four-byte
 // header (type and uint24 length), and returns a *Error on failure. The error
 // names the field that could not be read and the alert the RFCs require:
-// decode_error for structural problems (lengths, truncation, trailing bytes)
-// and illegal_parameter for well-formed but forbidden values (a duplicate
-// extension, pre_shared_key not last, a zero-length list that must not be
-// empty). Parsers never panic and never allocate more than the input size.
+// decode_error for structural problems (lengths, truncation, trailing bytes,
+// a zero-length list that must not be empty: RFC 8446, Section 6) and
+// illegal_parameter for well-formed but forbidden values (a duplicate
+// extension, pre_shared_key not last, an extension in the wrong message). Parsers never panic and never allocate more than the input size.
 package wire
 
 import (

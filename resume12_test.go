@@ -1,0 +1,458 @@
+package reprise
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reprise-tls/reprise/internal/peertest"
+	"github.com/reprise-tls/reprise/internal/wire"
+)
+
+// clock is an injectable Config.Time.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Now()} }
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// connect12 makes one TLS 1.2 connection and returns both views of it.
+func connect12(t *testing.T, ccfg, scfg *Config) (ConnectionState, ConnectionState, *Conn) {
+	t.Helper()
+	client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+	if cerr != nil || serr != nil {
+		t.Fatalf("handshake: client %v; server %v", cerr, serr)
+	}
+	exchange(t, client, server)
+	return client.ConnectionState(), server.ConnectionState(), client
+}
+
+func resumeClient(t *testing.T, tickets bool) *Config {
+	ccfg := testClientConfig(t)
+	ccfg.MaxVersion = VersionTLS12
+	ccfg.ClientSessionCache = NewLRUClientSessionCache(0)
+	ccfg.SessionTicketsDisabled = !tickets
+	return ccfg
+}
+
+func TestResumeSessionID(t *testing.T) {
+	scfg := testServerConfig(t)
+	ccfg := resumeClient(t, false)
+	c1, s1, _ := connect12(t, ccfg, scfg)
+	if c1.DidResume || len(s1.SessionID) != 32 || s1.Resumption != ResumedNone {
+		t.Fatalf("first: client %+v server %+v", c1, s1)
+	}
+	for i := 0; i < 3; i++ {
+		c2, s2, _ := connect12(t, ccfg, scfg)
+		if !c2.DidResume || c2.Resumption != ResumedSessionID || s2.Resumption != ResumedSessionID {
+			t.Fatalf("resume %d: client %+v server %+v", i, c2, s2)
+		}
+		if !bytes.Equal(c2.SessionID, s1.SessionID) || !c2.ExtendedMasterSecret {
+			t.Fatalf("resume %d: session ID %x, want %x", i, c2.SessionID, s1.SessionID)
+		}
+		if len(c2.PeerCertificates) == 0 {
+			t.Fatal("resumed connection lost the peer certificates")
+		}
+	}
+	k := scfg.Counters().Snapshot()
+	if k.Accept != 4 || k.AcceptGood != 4 || k.Hits != 3 || k.Misses != 0 {
+		t.Fatalf("counters %+v", k)
+	}
+}
+
+func TestResumeTicket(t *testing.T) {
+	scfg := testServerConfig(t)
+	scfg.SessionCacheMode = SessionCacheOff
+	ccfg := resumeClient(t, true)
+	_, s1, _ := connect12(t, ccfg, scfg)
+	if s1.TicketsIssued != 1 || len(s1.SessionID) != 0 {
+		t.Fatalf("first: %+v", s1)
+	}
+	c2, s2, _ := connect12(t, ccfg, scfg)
+	if !c2.DidResume || c2.Resumption != ResumedTicket || s2.Resumption != ResumedTicket {
+		t.Fatalf("client %+v server %+v", c2, s2)
+	}
+	// RFC 5077, Section 3.4: the server echoes the client's random ID.
+	if len(c2.SessionID) != 32 {
+		t.Fatalf("session ID %x", c2.SessionID)
+	}
+	if k := scfg.Counters().Snapshot(); k.TicketResumed != 1 || k.TicketsIssued != 1 {
+		t.Fatalf("counters %+v", k)
+	}
+}
+
+// TestExplicitHandOver is the FTPS pattern: a data connection resumes the
+// control connection's session, whatever the cache says.
+func TestExplicitHandOver(t *testing.T) {
+	scfg := testServerConfig(t)
+	ctrl := testClientConfig(t)
+	ctrl.MaxVersion = VersionTLS12
+	ctrl.SessionTicketsDisabled = true
+	_, _, conn := connect12(t, ctrl, scfg)
+	data := ctrl.Clone()
+	data.Session = conn.Session()
+	c2, _, _ := connect12(t, data, scfg)
+	if c2.Resumption != ResumedSessionID {
+		t.Fatalf("data connection did not resume: %+v", c2)
+	}
+}
+
+func TestRenewTicketWithOldKey(t *testing.T) {
+	oldKeys, _ := NewTicketKeys(256, 1)
+	scfg := testServerConfig(t)
+	scfg.TicketKeys = oldKeys
+	ccfg := resumeClient(t, true)
+	connect12(t, ccfg, scfg)
+
+	newKeys, _ := NewTicketKeys(128, 1)
+	rotated := testServerConfig(t)
+	rotated.TicketKeys = &TicketKeys{ring: mustRing(t, append(newKeys.ring.Keys(), oldKeys.ring.Keys()...))}
+	c2, s2, _ := connect12(t, ccfg, rotated)
+	if c2.Resumption != ResumedTicket || s2.TicketsIssued != 1 {
+		t.Fatalf("old ticket: client %+v server %+v", c2, s2)
+	}
+	// The renewed ticket opens with the new key alone.
+	newOnly := testServerConfig(t)
+	newOnly.TicketKeys = newKeys
+	c3, _, _ := connect12(t, ccfg, newOnly)
+	if c3.Resumption != ResumedTicket {
+		t.Fatalf("renewed ticket did not resume: %+v", c3)
+	}
+}
+
+// TestRefusals makes one offer per rule the server checks and asserts the
+// precise reason on the server and "server-declined" on the client.
+func TestRefusals(t *testing.T) {
+	type setup struct {
+		name   string
+		reason Refusal
+		// first prepares both configs for the first connection; second
+		// changes them before the second.
+		first, second func(t *testing.T, ccfg, scfg *Config, clk *clock)
+		tickets       bool
+	}
+	none := func(*testing.T, *Config, *Config, *clock) {}
+	cases := []setup{
+		{name: "unknown session", reason: RefusedUnknownSession, first: none, second: func(t *testing.T, c, s *Config, _ *clock) {
+			*s = *testServerConfig(t)
+		}},
+		{name: "expired", reason: RefusedExpired, first: func(t *testing.T, c, s *Config, _ *clock) {
+			c.SessionTimeout = time.Hour // the client would still offer it
+		}, second: func(t *testing.T, c, s *Config, clk *clock) {
+			clk.Advance(301 * time.Second)
+		}},
+		{name: "ticket expired", reason: RefusedExpired, tickets: true, first: func(t *testing.T, c, s *Config, _ *clock) {
+			s.SessionCacheMode = SessionCacheOff
+		}, second: func(t *testing.T, c, s *Config, clk *clock) {
+			// Offer the ticket past its lifetime hint, as a client with a
+			// wrong clock would.
+			old := *c.ClientSessionCache.Get("localhost")
+			old.lifetime = time.Hour
+			c.Session = &old
+			clk.Advance(301 * time.Second)
+		}},
+		{name: "context mismatch", reason: RefusedContext, first: func(t *testing.T, c, s *Config, _ *clock) {
+			s.SessionIDContext = []byte("app-a")
+		}, second: func(t *testing.T, c, s *Config, _ *clock) {
+			s.SessionIDContext = []byte("app-b")
+		}},
+		{name: "cipher no longer enabled", reason: RefusedCipher, first: func(t *testing.T, c, s *Config, _ *clock) {
+			c.CipherSuites = []uint16{TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}
+		}, second: func(t *testing.T, c, s *Config, _ *clock) {
+			s.CipherSuites = []uint16{TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}
+		}},
+		{name: "sni mismatch", reason: RefusedSNI, first: func(t *testing.T, c, s *Config, _ *clock) {
+			c.InsecureSkipVerify = true
+			c.ServerName = "a.example"
+			c.Session = nil
+		}, second: func(t *testing.T, c, s *Config, _ *clock) {
+			// Hand the session over explicitly: the cache is keyed by name.
+			c.Session = c.ClientSessionCache.Get("a.example")
+			c.ServerName = "b.example"
+		}},
+		{name: "ems mismatch", reason: RefusedEMS, first: func(t *testing.T, c, s *Config, _ *clock) {
+			c.ExtendedMasterSecret = EMSDisable
+		}, second: func(t *testing.T, c, s *Config, _ *clock) {
+			c.ExtendedMasterSecret = EMSPrefer
+		}},
+		{name: "client auth now required", reason: RefusedClientAuth, first: none, second: func(t *testing.T, c, s *Config, _ *clock) {
+			s.ClientAuth = RequireAnyClientCert
+			c.Certificates = []Certificate{testClientCert(t)}
+		}},
+		{name: "cache off", reason: RefusedCacheOff, first: none, second: func(t *testing.T, c, s *Config, _ *clock) {
+			s.SessionCacheMode = SessionCacheOff
+		}},
+		{name: "tickets off", reason: RefusedTicketsOff, tickets: true, first: func(t *testing.T, c, s *Config, _ *clock) {
+			s.SessionCacheMode = SessionCacheOff
+		}, second: func(t *testing.T, c, s *Config, _ *clock) {
+			s.SessionTicketsDisabled = true
+		}},
+		{name: "ticket key unknown", reason: RefusedTicketKey, tickets: true, first: none, second: func(t *testing.T, c, s *Config, _ *clock) {
+			s.TicketKeys, _ = NewTicketKeys(256, 1)
+			s.SessionCacheMode = SessionCacheOff
+		}},
+		{name: "not resumable", reason: RefusedNotResumable, first: none, second: func(t *testing.T, c, s *Config, _ *clock) {
+			s.AllowNewSession = func(*ClientHelloInfo) bool { return false }
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			scfg := testServerConfig(t)
+			scfg.Time = clk.Now
+			ccfg := resumeClient(t, tc.tickets)
+			ccfg.Time = clk.Now
+			tc.first(t, ccfg, scfg, clk)
+			connect12(t, ccfg, scfg)
+			// A changed server Config keeps the first one's cache,
+			// counters and ticket keys, as a reconfigured server would.
+			s2 := scfg.Clone()
+			tc.second(t, ccfg, s2, clk)
+			if s2.Time == nil {
+				s2.Time = clk.Now
+			}
+			c, s, _ := connect12(t, ccfg, s2)
+			if s.DidResume || s.Refused != tc.reason {
+				t.Fatalf("server: resumed=%v refused=%q, want %q", s.DidResume, s.Refused, tc.reason)
+			}
+			if c.DidResume || c.Refused != RefusedServerDeclined {
+				t.Fatalf("client: resumed=%v refused=%q", c.DidResume, c.Refused)
+			}
+			if n := s2.Counters().Snapshot().Refusals[string(tc.reason)]; n != 1 {
+				t.Fatalf("refusal counter %d", n)
+			}
+		})
+	}
+}
+
+func testClientCert(t testing.TB) Certificate {
+	pc := peertest.ClientCert(t, peertest.ECDSAP256)
+	cert, err := X509KeyPair(pc.CertPEM, pc.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// TestDecideResumption12 calls the server's decision directly with
+// hellos that no well-behaved client sends.
+func TestDecideResumption12(t *testing.T) {
+	now := time.Now()
+	base := func() *Session {
+		return &Session{version: VersionTLS12, cipherSuite: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			secret: bytes.Repeat([]byte{1}, 48), ems: true, id: bytes.Repeat([]byte{7}, 32),
+			created: now, lifetime: time.Hour, serverName: "localhost"}
+	}
+	hello := func() *wire.ClientHello {
+		return &wire.ClientHello{SessionID: bytes.Repeat([]byte{7}, 32), ServerName: "localhost",
+			CipherSuites: []uint16{TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, ExtendedMasterSecret: true}
+	}
+	cases := []struct {
+		name    string
+		session func(*Session)
+		hello   func(*wire.ClientHello)
+		refused Refusal
+		err     error
+		later   time.Duration // the clock moves on after the session is stored
+	}{
+		{name: "resumes", refused: RefusedNone},
+		{name: "session's suite not offered: abort (RFC 5246 7.4.1.2)", hello: func(h *wire.ClientHello) {
+			h.CipherSuites = []uint16{TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}
+		}, err: ErrResumedCipherMismatch},
+		{name: "EMS session, hello without EMS: abort (RFC 7627 5.3)", hello: func(h *wire.ClientHello) {
+			h.ExtendedMasterSecret = false
+		}, err: ErrEMSDowngrade},
+		{name: "non-EMS session, EMS hello: full handshake", session: func(s *Session) { s.ems = false }, refused: RefusedEMS},
+		{name: "neither uses EMS: legacy resumption", session: func(s *Session) { s.ems = false }, hello: func(h *wire.ClientHello) {
+			h.ExtendedMasterSecret = false
+		}, refused: RefusedNone},
+		{name: "TLS 1.3 session offered by ID", session: func(s *Session) { s.version = VersionTLS13 }, refused: RefusedVersion},
+		{name: "expired", later: 2 * time.Hour, refused: RefusedExpired},
+		{name: "other SNI", hello: func(h *wire.ClientHello) { h.ServerName = "other" }, refused: RefusedSNI},
+		{name: "other context", session: func(s *Session) { s.idContext = []byte("x") }, refused: RefusedContext},
+		{name: "ETM session, hello without ETM", session: func(s *Session) { s.etm = true }, refused: RefusedETM},
+		{name: "unknown ID", hello: func(h *wire.ClientHello) { h.SessionID = bytes.Repeat([]byte{8}, 32) }, refused: RefusedUnknownSession},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testServerConfig(t)
+			cfg.Time = func() time.Time { return now }
+			s := base()
+			if tc.session != nil {
+				tc.session(s)
+			}
+			cfg.store().Put(context.Background(), s.id, s)
+			cfg.Time = func() time.Time { return now.Add(tc.later) }
+			h := hello()
+			if tc.hello != nil {
+				tc.hello(h)
+			}
+			hs := &server12{c: Server(nil, cfg), ctx: context.Background(), hello: h, cacheable: true,
+				ems: h.ExtendedMasterSecret}
+			d, err := hs.decideResumption(context.Background())
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if err == nil && d.refused != tc.refused {
+				t.Fatalf("refused = %q, want %q", d.refused, tc.refused)
+			}
+			if err == nil && tc.refused == RefusedNone && d.session == nil {
+				t.Fatal("did not resume")
+			}
+		})
+	}
+}
+
+// TestClientChecksResumption: a server that resumes on other terms than
+// the session's is refused by the client.
+func TestClientChecksResumption(t *testing.T) {
+	s := &Session{version: VersionTLS12, cipherSuite: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, ems: true,
+		id: bytes.Repeat([]byte{7}, 32), secret: make([]byte, 48)}
+	cases := []struct {
+		name string
+		sh   func(*wire.ServerHello)
+		err  error
+	}{
+		{"other suite", func(sh *wire.ServerHello) { sh.CipherSuite = TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 }, ErrResumedCipherMismatch},
+		{"EMS dropped (RFC 7627 5.3)", func(sh *wire.ServerHello) { sh.ExtendedMasterSecret = false }, ErrEMSDowngrade},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testClientConfig(t)
+			c := Client(nil, cfg)
+			h := &wire.ClientHello{SessionID: s.id, ExtendedMasterSecret: true,
+				CipherSuites: []uint16{TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}}
+			sh := &wire.ServerHello{Vers: VersionTLS12, Random: make([]byte, 32), SessionID: s.id,
+				CipherSuite: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, ExtendedMasterSecret: true}
+			tc.sh(sh)
+			hs := &client12{c: c, ch: &clientHello{c: c, hello: h, offered: s}, hello: h, sh: sh, t: newTranscript(false)}
+			if err := hs.processServerHello(); !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestTamperedTickets flips, truncates and extends a ticket: every variant
+// gives a full handshake and no crash.
+func TestTamperedTickets(t *testing.T) {
+	scfg := testServerConfig(t)
+	scfg.SessionCacheMode = SessionCacheOff
+	ccfg := resumeClient(t, true)
+	_, _, conn := connect12(t, ccfg, scfg)
+	orig := conn.Session()
+	variants := [][]byte{orig.ticket[:len(orig.ticket)-1], append(bytes.Clone(orig.ticket), 0), orig.ticket[:16]}
+	for i := range orig.ticket {
+		v := bytes.Clone(orig.ticket)
+		v[i] ^= 0x80
+		variants = append(variants, v)
+	}
+	for i, v := range variants {
+		s := *orig
+		s.ticket = v
+		c := ccfg.Clone()
+		c.ClientSessionCache = nil
+		c.Session = &s
+		cs, ss, _ := connect12(t, c, scfg)
+		if cs.DidResume || (ss.Refused != RefusedTicketInvalid && ss.Refused != RefusedTicketKey) {
+			t.Fatalf("variant %d: resumed=%v refused=%q", i, cs.DidResume, ss.Refused)
+		}
+	}
+}
+
+func TestCacheCallbacksAndModes(t *testing.T) {
+	var mu sync.Mutex
+	external := map[string]*Session{}
+	var removed int
+	scfg := testServerConfig(t)
+	scfg.SessionCacheMode = SessionCacheServer | SessionCacheNoInternalLookup
+	scfg.OnNewSession = func(s *Session) { mu.Lock(); external[string(s.ID())] = s; mu.Unlock() }
+	scfg.GetSession = func(id []byte) *Session { mu.Lock(); defer mu.Unlock(); return external[string(id)] }
+	scfg.OnRemoveSession = func(*Session) { mu.Lock(); removed++; mu.Unlock() }
+	ccfg := resumeClient(t, false)
+	connect12(t, ccfg, scfg)
+	c2, _, _ := connect12(t, ccfg, scfg)
+	if c2.Resumption != ResumedSessionID {
+		t.Fatal("GetSession callback did not resume")
+	}
+	if k := scfg.Counters().Snapshot(); k.CallbackHits != 1 {
+		t.Fatalf("cb_hits %d", k.CallbackHits)
+	}
+
+	// NoAutoClear keeps expired sessions until Flush.
+	clk := newClock()
+	s2 := testServerConfig(t)
+	s2.Time = clk.Now
+	s2.SessionCacheMode = SessionCacheServer | SessionCacheNoAutoClear
+	s2.OnRemoveSession = scfg.OnRemoveSession
+	c := resumeClient(t, false)
+	c.Time = clk.Now
+	connect12(t, c, s2)
+	clk.Advance(time.Hour)
+	if n := s2.internalCache().Len(); n != 1 {
+		t.Fatalf("cache holds %d", n)
+	}
+	if n := s2.FlushSessionCache(clk.Now()); n != 1 {
+		t.Fatalf("flushed %d", n)
+	}
+	if removed != 1 {
+		t.Fatalf("OnRemoveSession called %d times", removed)
+	}
+}
+
+// TestConcurrentResumption: many goroutines resume at once against one
+// server Config (run with -race).
+func TestConcurrentResumption(t *testing.T) {
+	scfg := testServerConfig(t)
+	for _, tickets := range []bool{false, true} {
+		ccfg := resumeClient(t, tickets)
+		connect12(t, ccfg, scfg)
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for i := 0; i < 16; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; j < 4; j++ {
+					client, _, cerr, serr := handshakePair(t, ccfg, scfg)
+					if cerr != nil || serr != nil {
+						errs <- errors.Join(cerr, serr)
+						return
+					}
+					if !client.ConnectionState().DidResume {
+						errs <- errors.New("did not resume")
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+}
+
+func mustRing(t *testing.T, keys []ticketKey) *ticketRing {
+	t.Helper()
+	r, err := newTicketRing(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
