@@ -233,7 +233,7 @@ func (hs *server12) selectSuiteAndCertificate() error {
 			continue
 		}
 		for _, cert := range certs {
-			if cert.PrivateKey == nil || !suiteFitsKey(s, cert.PrivateKey.Public()) {
+			if cert.PrivateKey == nil || !suiteFitsKey(s, cert.PrivateKey.Public()) || !certCurveOffered(cert, hs.hello.SupportedGroups) {
 				continue
 			}
 			if _, err := selectSignatureScheme(cert.PrivateKey.Public(), hs.hello.SignatureAlgorithms, false); err != nil {
@@ -245,6 +245,25 @@ func (hs *server12) selectSuiteAndCertificate() error {
 		}
 	}
 	return peerError(alert.HandshakeFailure, "no cipher suite in common with the client")
+}
+
+// certCurveOffered: RFC 8422, Section 5.1.1: in TLS 1.2 supported_groups
+// also limits the curves of the server's ECDSA certificate.
+func certCurveOffered(cert *Certificate, groups []uint16) bool {
+	k, ok := cert.PrivateKey.Public().(*ecdsa.PublicKey)
+	if !ok || len(groups) == 0 {
+		return true
+	}
+	var id CurveID
+	switch k.Curve.Params().Name {
+	case "P-256":
+		id = CurveP256
+	case "P-384":
+		id = CurveP384
+	case "P-521":
+		id = 25
+	}
+	return slices.Contains(groups, uint16(id))
 }
 
 // suiteFitsKey: ECDHE_ECDSA suites take ECDSA and Ed25519 keys (RFC 8422,
