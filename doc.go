@@ -1,0 +1,51 @@
+// Package reprise is TLS 1.2 and TLS 1.3 in pure Go, built around session
+// resumption.
+//
+// The API follows crypto/tls: a Config, Client and Server wrapping a
+// net.Conn, Dial and Listen, and a ConnectionState after the handshake. What
+// it adds is every resumption path in both roles, with the checks that keep
+// a resumed connection as strong as the full handshake it replaces, and an
+// explanation whenever an offered session is not resumed:
+//
+//   - TLS 1.2 session IDs (RFC 5246, Section 7.3) with a server session
+//     cache: session ID context, timeout, cache modes, the new/remove/get
+//     callbacks of OpenSSL's SSL_CTX_sess_set_*_cb, and OpenSSL-style
+//     counters (Config.Counters). Go's crypto/tls has none of this.
+//   - RFC 5077 session tickets sealed in the recommended format by a key
+//     ring (TicketKeys) that reads nginx and HAProxy key files.
+//   - RFC 7627 extended master secret by default, with the rules of its
+//     Section 5.3 on both sides.
+//   - TLS 1.3 PSK resumption from stateless tickets.
+//
+// ConnectionState.Resumption says how a connection resumed ("session-id",
+// "ticket", "psk") and ConnectionState.Refused why an offered session was
+// not resumed ("expired", "sni-mismatch", "ems-mismatch", ...; see the
+// Refused* constants).
+//
+// # Handing a session to another connection (FTPS)
+//
+// FTPS servers such as vsftpd (require_ssl_reuse=YES, its default) accept a
+// data connection only if it resumes the control connection's TLS session.
+// Pass the control connection's session explicitly:
+//
+//	ctrl, err := reprise.Dial("tcp", "ftp.example.com:21", cfg) // after AUTH TLS, in practice Client(conn, cfg)
+//	...
+//	dataCfg := cfg.Clone()
+//	dataCfg.Session = ctrl.Session() // offer exactly this session
+//	data := reprise.Client(rawDataConn, dataCfg)
+//	err = data.Handshake() // data.ConnectionState().DidResume is true
+//
+// For TLS 1.2 set SessionTicketsDisabled on the client to resume by session
+// ID, which every FTPS server supports.
+//
+// # Layout
+//
+// The handshake reads top to bottom like the RFCs' message flows:
+// server12.go and client12.go for TLS 1.2, server13.go and client13.go for
+// TLS 1.3. The server's decision to resume is made in one function per
+// version (server_resume.go). Handshake code never sends alerts: it returns
+// errors that carry the alert the RFC names, and Conn sends it once.
+// Wire formats live in internal/wire, the record layer in internal/record,
+// the key schedules in internal/keysched, ticket protection and key files
+// in internal/ticket, and the cache in internal/cache.
+package reprise
