@@ -94,8 +94,12 @@ func TestHandshake12AllSuites(t *testing.T) {
 					ccfg := testClientConfig(t)
 					ccfg.MaxVersion = VersionTLS12
 					ccfg.CipherSuites = []uint16{s.id}
-					ccfg.CurvePreferences = []CurveID{g}
-					client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+					// The certificate's curve is listed too (RFC 8422,
+					// 5.1.1); the server's preference picks g.
+					ccfg.CurvePreferences = []CurveID{g, CurveP256, CurveP384}
+					s2 := scfg.Clone()
+					s2.CurvePreferences = []CurveID{g}
+					client, server, cerr, serr := handshakePair(t, ccfg, s2)
 					if cerr != nil || serr != nil {
 						t.Fatalf("client: %v, server: %v", cerr, serr)
 					}
