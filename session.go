@@ -195,7 +195,7 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 		!in.ReadUint16LengthPrefixed(&ticket) ||
 		!in.ReadUint24LengthPrefixed(&certs) ||
 		!in.ReadUint16LengthPrefixed(&extra) ||
-		!in.Empty() || created > 1<<62 {
+		!in.Empty() || created > 1<<62 || flags&^0x0f != 0 {
 		return errBadSession
 	}
 	s.peerCerts = nil
