@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/reprise-tls/reprise/internal/alert"
 )
@@ -137,17 +138,53 @@ func signed13(server bool, transcriptHash []byte) []byte {
 	return append(b, transcriptHash...)
 }
 
-// parseCertificates parses a peer's DER chain.
+// parseCertificates parses a peer's DER chain. Parsed certificates are
+// shared through certCache: a client talking to one server, or a server
+// seeing the same client certificates, parses each once.
 func parseCertificates(chain [][]byte) ([]*x509.Certificate, error) {
 	certs := make([]*x509.Certificate, len(chain))
 	for i, der := range chain {
-		c, err := x509.ParseCertificate(der)
+		c, err := certCache.parse(der)
 		if err != nil {
 			return nil, wrapError(alert.BadCertificate, "parsing peer certificate", err)
 		}
 		certs[i] = c
 	}
 	return certs, nil
+}
+
+// parsedCerts is a small bounded cache of parsed certificates keyed by
+// their DER bytes. x509.Certificate values are treated as read-only, as
+// crypto/tls does with its own cache.
+type parsedCerts struct {
+	mu sync.Mutex
+	m  map[string]*x509.Certificate
+}
+
+const maxParsedCerts = 256
+
+var certCache = &parsedCerts{m: make(map[string]*x509.Certificate)}
+
+func (pc *parsedCerts) parse(der []byte) (*x509.Certificate, error) {
+	pc.mu.Lock()
+	c, ok := pc.m[string(der)]
+	pc.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	pc.mu.Lock()
+	if len(pc.m) >= maxParsedCerts {
+		// Forget everything rather than track recency: the cache only
+		// saves work, and a full cache means a varied population.
+		clear(pc.m)
+	}
+	pc.m[string(der)] = c
+	pc.mu.Unlock()
+	return c, nil
 }
 
 // verifyPeerChain verifies the peer's chain: the server's against RootCAs

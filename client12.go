@@ -179,7 +179,7 @@ func (hs *client12) runResumed() error {
 	}
 	c.state.ExtendedMasterSecret = hs.ems
 	c.state.EncryptThenMAC = hs.etm
-	if certs, err := parseCertificates(hs.resumed.peerCerts); err == nil {
+	if certs, err := hs.resumed.PeerCertificates(); err == nil {
 		c.state.PeerCertificates = certs
 	}
 	s := hs.resumed
@@ -408,6 +408,7 @@ func (hs *client12) saveNewSession() {
 		serverName:  c.config.ServerName,
 		alpn:        hs.sh.ALPN,
 		peerCerts:   hs.peerChain,
+		certs:       c.state.PeerCertificates,
 		isClient:    true,
 	}
 	if hasTicket {

@@ -2,7 +2,6 @@ package reprise
 
 import (
 	"net"
-	"slices"
 )
 
 // sessionCacheKey keys the client session cache: ServerName when set,
@@ -39,7 +38,7 @@ func (hs *clientHello) offerSession() {
 	}
 	// The session's suite must be one we still enable; RFC 5246, Section
 	// 7.4.1.2 also requires it in the offer, which this guarantees.
-	if !slices.ContainsFunc(cfg.suites(s.version == VersionTLS13), func(cs *cipherSuite) bool { return cs.id == s.cipherSuite }) {
+	if !cfg.suiteEnabled(s.cipherSuite) {
 		return
 	}
 	if s.version == VersionTLS13 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,53 +231,63 @@ func (c *Config) supportsVersion(v uint16) bool {
 	return (v == VersionTLS12 || v == VersionTLS13) && v >= c.minVersion() && v <= c.maxVersion()
 }
 
+// defaultSuites12 and defaultSuites13 are the suites of a Config that
+// names none, made once so handshakes do not rebuild them.
+var defaultSuites12, defaultSuites13 = func() (s12, s13 []*cipherSuite) {
+	for _, s := range cipherSuites {
+		if s.tls13 {
+			s13 = append(s13, s)
+		} else {
+			s12 = append(s12, s)
+		}
+	}
+	return
+}()
+
 // suites returns the enabled suites for a version, in preference order.
 func (c *Config) suites(tls13 bool) []*cipherSuite {
-	var out []*cipherSuite
-	if c.CipherSuites == nil {
-		for _, s := range cipherSuites {
-			if s.tls13 == tls13 {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
 	hasTLS13 := false
 	for _, id := range c.CipherSuites {
 		if s := suiteByID(id); s != nil && s.tls13 {
 			hasTLS13 = true
 		}
 	}
+	switch {
+	case c.CipherSuites == nil && tls13, tls13 && !hasTLS13:
+		// A list of TLS 1.2 suites alone leaves TLS 1.3's defaults on,
+		// as crypto/tls does: TLS 1.3 suites are all strong.
+		return defaultSuites13
+	case c.CipherSuites == nil:
+		return defaultSuites12
+	}
+	var out []*cipherSuite
 	for _, id := range c.CipherSuites {
 		if s := suiteByID(id); s != nil && s.tls13 == tls13 {
 			out = append(out, s)
 		}
 	}
-	// A list of TLS 1.2 suites alone leaves TLS 1.3's defaults on, as
-	// crypto/tls does: TLS 1.3 suites are all strong.
-	if tls13 && !hasTLS13 {
-		return c.suites13Default()
-	}
 	return out
 }
 
-func (c *Config) suites13Default() []*cipherSuite {
-	var out []*cipherSuite
-	for _, s := range cipherSuites {
-		if s.tls13 {
-			out = append(out, s)
-		}
-	}
-	return out
+// suiteEnabled reports whether suite id is enabled for its version.
+func (c *Config) suiteEnabled(id uint16) bool {
+	s := suiteByID(id)
+	return s != nil && slices.Contains(c.suites(s.tls13), s)
 }
 
 var defaultCurves = []CurveID{X25519MLKEM768, X25519, CurveP256, CurveP384}
+
+// defaultCurves12 is defaultCurves without the TLS 1.3-only hybrid.
+var defaultCurves12 = defaultCurves[1:]
 
 // curves returns the enabled groups for a version in preference order.
 func (c *Config) curves(tls13 bool) []CurveID {
 	list := c.CurvePreferences
 	if list == nil {
-		list = defaultCurves
+		if tls13 {
+			return defaultCurves
+		}
+		return defaultCurves12
 	}
 	var out []CurveID
 	for _, g := range list {

@@ -243,11 +243,13 @@ func (c *Conn) readHandshakeMsg() ([]byte, error) {
 				return nil, c.setReadErr(peerError(alert.UnexpectedMessage, "handshake message type %d of %d bytes exceeds the limit", typ, n))
 			}
 			if len(c.hand) >= 4+n {
-				msg := make([]byte, 4+n)
-				copy(msg, c.hand)
+				// The message keeps its place in c.hand's array: later
+				// records are appended after it, never over it, because
+				// c.hand only ever moves forward or is dropped.
+				msg := c.hand[: 4+n : 4+n]
 				c.hand = c.hand[4+n:]
 				if len(c.hand) == 0 {
-					c.hand = c.hand[:0:0] // drop the reference to a large buffer
+					c.hand = nil // the next record starts a new array
 				}
 				c.traceMessage(false, msg)
 				return msg, nil

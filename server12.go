@@ -455,6 +455,7 @@ func (hs *server12) newSession() *Session {
 		serverName:  hs.hello.ServerName,
 		alpn:        hs.alpn,
 		peerCerts:   hs.peerChain,
+		certs:       c.state.PeerCertificates,
 	}
 }
 
@@ -465,7 +466,7 @@ func (hs *server12) finishState(peerChain [][]byte) error {
 	c.state.NegotiatedProtocol = hs.alpn
 	c.state.CipherSuite = hs.suite.id
 	if hs.resumed != nil && len(peerChain) > 0 {
-		certs, err := parseCertificates(peerChain)
+		certs, err := hs.resumed.PeerCertificates()
 		if err != nil {
 			return err
 		}

@@ -123,7 +123,7 @@ func (hs *server12) resumable(s *Session, now time.Time) Refusal {
 	case s.Expired(now):
 		return RefusedExpired
 	// The session's suite must still be enabled here.
-	case !slices.ContainsFunc(cfg.suites(false), func(cs *cipherSuite) bool { return cs.id == s.cipherSuite }):
+	case !cfg.suiteEnabled(s.cipherSuite) || suiteByID(s.cipherSuite).tls13:
 		return RefusedCipher
 	// RFC 6066, Section 3: a session is resumed only for the name it was
 	// made for.

@@ -32,6 +32,10 @@ type Session struct {
 	ticket      []byte   // client side: the ticket (TLS 1.2) or PSK identity (TLS 1.3) to offer
 	isClient    bool     // a client's view of the session (it carries a ticket, not a cache key)
 
+	// certs is peerCerts parsed, when the session was made by a handshake
+	// in this process; decoded sessions parse on demand.
+	certs []*x509.Certificate
+
 	// Extra is application data carried with the session, as crypto/tls's
 	// SessionState.Extra. It is sealed into tickets: keep it small.
 	Extra []byte
@@ -73,8 +77,11 @@ func (s *Session) ExtendedMasterSecret() bool { return s.ems }
 // HasTicket reports whether a client session carries a ticket to offer.
 func (s *Session) HasTicket() bool { return len(s.ticket) > 0 }
 
-// PeerCertificates parses the peer's certificate chain.
+// PeerCertificates returns the peer's certificate chain.
 func (s *Session) PeerCertificates() ([]*x509.Certificate, error) {
+	if len(s.certs) == len(s.peerCerts) {
+		return s.certs, nil
+	}
 	var out []*x509.Certificate
 	for _, der := range s.peerCerts {
 		c, err := x509.ParseCertificate(der)
