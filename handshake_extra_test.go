@@ -1,0 +1,178 @@
+package reprise
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reprise-tls/reprise/internal/peertest"
+)
+
+func TestClientCertificates12(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		auth       ClientAuthType
+		sendCert   bool
+		wantErr    bool
+		wantVerify bool
+	}{
+		{"request, none sent", RequestClientCert, false, false, false},
+		{"request, sent", RequestClientCert, true, false, false},
+		{"require, none sent", RequireAnyClientCert, false, true, false},
+		{"require and verify, sent", RequireAndVerifyClientCert, true, false, true},
+		{"require and verify, none sent", RequireAndVerifyClientCert, false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scfg := testServerConfig(t)
+			scfg.ClientAuth = tc.auth
+			scfg.ClientCAs = peertest.CAPool(t)
+			ccfg := testClientConfig(t)
+			ccfg.MaxVersion = VersionTLS12
+			if tc.sendCert {
+				ccfg.Certificates = []Certificate{testClientCert(t)}
+			}
+			client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+			if tc.wantErr {
+				var ae *AlertError
+				if serr == nil || !errors.As(cerr, &ae) || !ae.Received || ae.Alert != AlertHandshakeFailure {
+					t.Fatalf("want handshake_failure: client %v, server %v", cerr, serr)
+				}
+				return
+			}
+			if cerr != nil || serr != nil {
+				t.Fatalf("client %v, server %v", cerr, serr)
+			}
+			exchange(t, client, server)
+			st := server.ConnectionState()
+			if got := len(st.PeerCertificates) > 0; got != tc.sendCert {
+				t.Fatalf("server saw certificate: %v", got)
+			}
+			if got := len(st.VerifiedChains) > 0; got != tc.wantVerify {
+				t.Fatalf("verified chains: %v", got)
+			}
+		})
+	}
+}
+
+// TestClientCertificateUntrusted: a certificate from an unknown CA is
+// refused with unknown_ca... or bad_certificate for a chain that does not
+// verify for client use.
+func TestClientCertificateUntrusted(t *testing.T) {
+	scfg := testServerConfig(t)
+	scfg.ClientAuth = RequireAndVerifyClientCert // ClientCAs nil: system roots
+	ccfg := testClientConfig(t)
+	ccfg.MaxVersion = VersionTLS12
+	ccfg.Certificates = []Certificate{testClientCert(t)}
+	_, _, cerr, _ := handshakePair(t, ccfg, scfg)
+	var ae *AlertError
+	if !errors.As(cerr, &ae) || !ae.Received || ae.Alert != AlertUnknownCA {
+		t.Fatalf("client error %v", cerr)
+	}
+}
+
+func TestALPN12(t *testing.T) {
+	scfg := testServerConfig(t)
+	scfg.NextProtos = []string{"h2", "http/1.1"}
+	ccfg := testClientConfig(t)
+	ccfg.MaxVersion = VersionTLS12
+	ccfg.NextProtos = []string{"http/1.1", "h2"}
+	client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+	if cerr != nil || serr != nil {
+		t.Fatal(cerr, serr)
+	}
+	if a, b := client.ConnectionState().NegotiatedProtocol, server.ConnectionState().NegotiatedProtocol; a != "h2" || b != "h2" {
+		t.Fatalf("ALPN %q %q", a, b)
+	}
+	ccfg.NextProtos = []string{"spdy/3"}
+	_, _, cerr, _ = handshakePair(t, ccfg, scfg)
+	var ae *AlertError
+	if !errors.As(cerr, &ae) || ae.Alert != AlertNoApplicationProtocol {
+		t.Fatalf("want no_application_protocol, got %v", cerr)
+	}
+}
+
+// TestHandshakeDeadline: a peer that never speaks cannot hold a
+// handshake past the connection's deadline.
+func TestHandshakeDeadline(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	silent, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	raw, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := Server(raw, testServerConfig(t))
+	srv.SetDeadline(time.Now().Add(100 * time.Millisecond))
+	err = srv.Handshake()
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("want a timeout, got %v", err)
+	}
+}
+
+// TestLargeWrites: application data is split into records of at most
+// 2^14 bytes and reassembled in order.
+func TestLargeWrites(t *testing.T) {
+	ccfg := testClientConfig(t)
+	ccfg.MaxVersion = VersionTLS12
+	client, server, cerr, serr := handshakePair(t, ccfg, testServerConfig(t))
+	if cerr != nil || serr != nil {
+		t.Fatal(cerr, serr)
+	}
+	data := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640 KB
+	go func() { client.Write(data); client.CloseWrite() }()
+	var got bytes.Buffer
+	buf := make([]byte, 10000)
+	for {
+		n, err := server.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("got %d bytes, want %d", got.Len(), len(data))
+	}
+}
+
+// TestRenegotiationRefused: openssl s_server asks for renegotiation ("R"
+// on its stdin sends HelloRequest); RFC 5746 lets us refuse with a
+// no_renegotiation warning, and the connection carries on.
+func TestRenegotiationRefused(t *testing.T) {
+	peertest.Need(t, "openssl")
+	pc := peertest.Certs(t, peertest.ECDSAP256)
+	addr, proc := peertest.OpenSSLServer(t, "-cert", pc.CertFile, "-key", pc.KeyFile, "-tls1_2")
+	ccfg := testClientConfig(t)
+	c, err := Dial("tcp", addr, ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var events []string
+	_ = events
+	if err := proc.Send("R\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The HelloRequest arrives; Read answers it and goes on waiting for
+	// data, which s_server echoes from its stdin.
+	time.Sleep(200 * time.Millisecond)
+	if err := proc.Send("after\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 100)
+	n, err := c.Read(buf)
+	if err != nil || !strings.Contains(string(buf[:n]), "after") {
+		t.Fatalf("read %q, %v\n%s", buf[:n], err, proc.Output())
+	}
+}
