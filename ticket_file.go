@@ -1,0 +1,42 @@
+package reprise
+
+import (
+	"errors"
+	"io"
+
+	"github.com/reprise-tls/reprise/internal/ticket"
+)
+
+// NewTicketKeyFile returns the contents of a fresh ticket key file that
+// reprise (LoadTicketKeys), nginx or HAProxy can read, for `reprise
+// ticketkey new`. bits is 128 (AES-128-CBC, 16-byte HMAC key) or 256
+// (AES-256-CBC, 32-byte HMAC key); rand nil means crypto/rand.Reader.
+//
+// TicketKeyFormatNginx (and Auto) gives one binary key of 48 or 80 bytes:
+// nginx's ssl_session_ticket_key takes one key per file, and a new file
+// is meant to become the current key. TicketKeyFormatHAProxy gives three
+// base64 lines, because HAProxy always keeps three keys and seals with the
+// second-to-last line; all three are new.
+//
+// The result is secret (RFC 5077, Section 5.5: whoever has the keys can
+// read and forge every ticket): write it with mode 0600.
+func NewTicketKeyFile(rand io.Reader, bits int, format TicketKeyFormat) ([]byte, error) {
+	count := 1
+	switch format {
+	case TicketKeyFormatAuto, TicketKeyFormatNginx:
+		format = TicketKeyFormatNginx
+	case TicketKeyFormatHAProxy:
+		count = 3
+	default:
+		return nil, errors.New("reprise: ticket key files can be written only in nginx or HAProxy format")
+	}
+	keys := make([]ticket.Key, 0, count)
+	for range count {
+		k, err := ticket.NewKey(rand, bits)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return ticket.MarshalKeyFile(keys, format)
+}
