@@ -1,0 +1,524 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/reprise-tls/reprise"
+)
+
+const (
+	// requestTimeout bounds how long --www waits for an HTTP request after
+	// the handshake, and echoIdle how long --echo keeps a silent connection.
+	requestTimeout = 10 * time.Second
+	echoIdle       = 5 * time.Minute
+	// maxRequest bounds the request header --www reads.
+	maxRequest = 8 << 10
+	// shutdownGrace is how long a stopping server waits for connections.
+	shutdownGrace = 2 * time.Second
+)
+
+type serveOptions struct {
+	tlsOptions
+	addr             string
+	sessionCache     string
+	sessionTimeout   time.Duration
+	sessionIDContext string
+	tickets          string
+	ticketKeys       string
+	ticketKeyFormat  string
+	store            string
+	verifyClient     string
+	clientCA         string
+	www, echo, json  bool
+}
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	var o serveOptions
+	fs := newFlagSet("serve")
+	o.register(fs, "1.3")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:4433", "address to listen on (port 0: any free port)")
+	fs.StringVar(&o.sessionCache, "session-cache", "on", "server session ID cache: on or off")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", 5*time.Minute, "how long a TLS 1.2 session can be resumed")
+	fs.StringVar(&o.sessionIDContext, "session-id-context", "", "session ID context: sessions resume only within it (at most 32 bytes)")
+	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on or off")
+	fs.StringVar(&o.ticketKeys, "ticket-keys", "", "ticket key file (nginx or HAProxy format; reloaded on SIGHUP)")
+	fs.StringVar(&o.ticketKeyFormat, "ticket-key-format", "auto", "ticket key file format: auto, nginx or haproxy")
+	fs.StringVar(&o.store, "store", "memory", "session store URL (only memory for now)")
+	fs.StringVar(&o.verifyClient, "verify-client", "none", "client certificates: none, request or require")
+	fs.StringVar(&o.clientCA, "client-ca", "", "PEM file of CAs that client certificates must chain to")
+	fs.BoolVar(&o.www, "www", false, "answer HTTP requests with a page describing the connection (the default)")
+	fs.BoolVar(&o.echo, "echo", false, "echo received bytes back")
+	fs.BoolVar(&o.json, "json", false, "print one JSON line per finished handshake on stdout")
+	pos, err := parseFlags(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageErrorf("unexpected argument %q", pos[0])
+	}
+	if o.www && o.echo {
+		return usageErrorf("--www and --echo exclude each other")
+	}
+
+	cfg, closeKeyLog, err := o.config()
+	defer closeKeyLog()
+	if err != nil {
+		return err
+	}
+	// Status lines go to stdout, unless stdout carries JSON for a script.
+	info := stdout
+	if o.json {
+		info = stderr
+	}
+	if len(cfg.Certificates) == 0 {
+		cert, err := selfSignedCertificate()
+		if err != nil {
+			return fmt.Errorf("making a certificate: %w", err)
+		}
+		cfg.Certificates = []reprise.Certificate{cert}
+		sum := sha256.Sum256(cert.Chain[0])
+		fmt.Fprintf(info, "self-signed certificate for localhost, 127.0.0.1; SHA-256 fingerprint %s\n", colonHex(sum[:]))
+	}
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	s := &server{
+		cfg: cfg, opts: o, stdout: stdout, stderr: stderr,
+		conns: map[net.Conn]struct{}{},
+	}
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(signals)
+
+	acceptDone := make(chan error, 1)
+	go func() { acceptDone <- s.acceptLoop(ln) }()
+	fmt.Fprintf(info, "listening on %s\n", ln.Addr())
+
+	for {
+		select {
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				s.reloadTicketKeys(info)
+				continue
+			}
+			fmt.Fprintf(info, "%v: stopping\n", sig)
+			ln.Close()
+			<-acceptDone
+			s.shutdown()
+			return nil
+		case err := <-acceptDone:
+			s.shutdown()
+			return fmt.Errorf("accept: %w", err)
+		}
+	}
+}
+
+// config turns the flags into a server Config.
+func (o *serveOptions) config() (*reprise.Config, func(), error) {
+	cfg := &reprise.Config{}
+	closeKeyLog, err := o.apply(cfg)
+	if err != nil {
+		return nil, closeKeyLog, err
+	}
+	cacheOn, err := parseOnOff("session-cache", o.sessionCache)
+	if err != nil {
+		return nil, closeKeyLog, err
+	}
+	if !cacheOn {
+		cfg.SessionCacheMode = reprise.SessionCacheOff
+	}
+	if o.sessionTimeout <= 0 {
+		return nil, closeKeyLog, usageErrorf("--session-timeout %v: want a positive duration", o.sessionTimeout)
+	}
+	cfg.SessionTimeout = o.sessionTimeout
+	if len(o.sessionIDContext) > 32 {
+		// RFC 5246 session IDs, and OpenSSL's contexts, are at most 32 bytes.
+		return nil, closeKeyLog, usageErrorf("--session-id-context is %d bytes; at most 32", len(o.sessionIDContext))
+	}
+	if o.sessionIDContext != "" {
+		cfg.SessionIDContext = []byte(o.sessionIDContext)
+	}
+	ticketsOn, err := parseOnOff("tickets", o.tickets)
+	if err != nil {
+		return nil, closeKeyLog, err
+	}
+	cfg.SessionTicketsDisabled = !ticketsOn
+	format, err := parseKeyFormat(o.ticketKeyFormat)
+	if err != nil {
+		return nil, closeKeyLog, err
+	}
+	if o.ticketKeys != "" {
+		keys, err := reprise.LoadTicketKeys(o.ticketKeys, format)
+		if err != nil {
+			return nil, closeKeyLog, fmt.Errorf("--ticket-keys: %w", err)
+		}
+		cfg.TicketKeys = keys
+	}
+	if err := checkStore(o.store); err != nil {
+		return nil, closeKeyLog, err
+	}
+	var pool *x509.CertPool
+	if o.clientCA != "" {
+		if pool, err = loadCAFile("client-ca", o.clientCA); err != nil {
+			return nil, closeKeyLog, err
+		}
+		cfg.ClientCAs = pool
+	}
+	switch o.verifyClient {
+	case "none":
+		cfg.ClientAuth = reprise.NoClientCert
+	case "request":
+		// With CAs, a certificate that is sent must verify; without, any
+		// certificate is taken as it is.
+		cfg.ClientAuth = reprise.RequestClientCert
+		if pool != nil {
+			cfg.ClientAuth = reprise.VerifyClientCertIfGiven
+		}
+	case "require":
+		cfg.ClientAuth = reprise.RequireAnyClientCert
+		if pool != nil {
+			cfg.ClientAuth = reprise.RequireAndVerifyClientCert
+		}
+	default:
+		return nil, closeKeyLog, usageErrorf("--verify-client %q: want none, request or require", o.verifyClient)
+	}
+	return cfg, closeKeyLog, nil
+}
+
+func parseKeyFormat(s string) (reprise.TicketKeyFormat, error) {
+	switch strings.ToLower(s) {
+	case "auto", "":
+		return reprise.TicketKeyFormatAuto, nil
+	case "nginx":
+		return reprise.TicketKeyFormatNginx, nil
+	case "haproxy":
+		return reprise.TicketKeyFormatHAProxy, nil
+	}
+	return 0, usageErrorf("--ticket-key-format %q: want auto, nginx or haproxy", s)
+}
+
+// checkStore accepts the in-memory store, the only one so far; the
+// internal cache is it, so nothing needs to be set.
+func checkStore(url string) error {
+	scheme, _, _ := strings.Cut(url, ":")
+	if strings.EqualFold(scheme, "memory") {
+		return nil
+	}
+	return fmt.Errorf("store %q not supported yet (only memory)", url)
+}
+
+// server is a running `reprise serve`.
+type server struct {
+	cfg            *reprise.Config
+	opts           serveOptions
+	stdout, stderr io.Writer
+	outMu          sync.Mutex // one line at a time on stdout and stderr
+
+	accepted atomic.Int64
+	wg       sync.WaitGroup
+	connsMu  sync.Mutex
+	conns    map[net.Conn]struct{}
+	closing  bool
+}
+
+func (s *server) acceptLoop(ln net.Listener) error {
+	var backoff time.Duration
+	for {
+		raw, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Out of file descriptors and the like pass; wait and retry
+			// rather than spin or die.
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.logf("accept: %v; retrying in %v", err, backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		if !s.track(raw) {
+			raw.Close()
+			return nil
+		}
+		n := int(s.accepted.Add(1))
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(raw)
+			s.handle(n, raw)
+		}()
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func (s *server) track(c net.Conn) bool {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *server) untrack(c net.Conn) {
+	s.connsMu.Lock()
+	delete(s.conns, c)
+	s.connsMu.Unlock()
+}
+
+// shutdown lets connections finish for a moment, then closes the rest.
+func (s *server) shutdown() {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	s.connsMu.Lock()
+	s.closing = true
+	s.connsMu.Unlock()
+	select {
+	case <-done:
+		return
+	case <-time.After(shutdownGrace):
+	}
+	s.connsMu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.connsMu.Unlock()
+	<-done
+}
+
+func (s *server) reloadTicketKeys(info io.Writer) {
+	if s.cfg.TicketKeys == nil {
+		s.printf(info, "SIGHUP: no --ticket-keys file to reload\n")
+		return
+	}
+	if err := s.cfg.TicketKeys.Reload(); err != nil {
+		s.printf(info, "SIGHUP: reloading ticket keys from %s failed, keeping the old keys: %v\n", s.opts.ticketKeys, err)
+		return
+	}
+	s.printf(info, "SIGHUP: reloaded ticket keys from %s\n", s.opts.ticketKeys)
+}
+
+func (s *server) printf(w io.Writer, format string, args ...any) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	fmt.Fprintf(w, format, args...)
+}
+
+// logf writes one line to stderr.
+func (s *server) logf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	line = strings.ReplaceAll(line, "\n", " ")
+	s.printf(s.stderr, "reprise: serve: %s\n", line)
+}
+
+// handle runs one connection: handshake, report, then --www or --echo.
+func (s *server) handle(n int, raw net.Conn) {
+	start := time.Now()
+	conn := reprise.Server(raw, s.cfg)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	err := conn.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		s.logf("conn %d from %v: handshake: %v", n, raw.RemoteAddr(), err)
+		return
+	}
+	cs := conn.ConnectionState()
+	report := newConnReport(n, cs, time.Since(start))
+	if s.opts.json {
+		s.outMu.Lock()
+		report.writeJSON(s.stdout)
+		s.outMu.Unlock()
+	}
+	if s.opts.echo {
+		s.echo(conn)
+		return
+	}
+	s.serveWWW(conn, cs)
+}
+
+func (s *server) echo(conn *reprise.Conn) {
+	buf := make([]byte, 16<<10)
+	for {
+		conn.SetReadDeadline(time.Now().Add(echoIdle))
+		n, err := conn.Read(buf)
+		if n > 0 {
+			conn.SetWriteDeadline(time.Now().Add(echoIdle))
+			if _, werr := conn.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// serveWWW reads one HTTP request header and answers it with a page about
+// the connection, like `openssl s_server -www`. A client that hangs up
+// without a request (s_client -reconnect does) is fine.
+func (s *server) serveWWW(conn *reprise.Conn, cs reprise.ConnectionState) {
+	conn.SetDeadline(time.Now().Add(requestTimeout))
+	var req []byte
+	buf := make([]byte, 2048)
+	for !bytes.Contains(req, []byte("\r\n\r\n")) && !bytes.Contains(req, []byte("\n\n")) {
+		n, err := conn.Read(buf)
+		req = append(req, buf[:n]...)
+		if len(req) > maxRequest {
+			conn.Write([]byte("HTTP/1.0 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n"))
+			return
+		}
+		if err != nil {
+			if len(req) == 0 {
+				return
+			}
+			break
+		}
+	}
+	page := statusPage(cs, s.cfg.Counters().Snapshot())
+	fmt.Fprintf(conn, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(page), page)
+	conn.CloseWrite()
+}
+
+// statusPage describes the connection and the server's counters.
+func statusPage(cs reprise.ConnectionState, c reprise.CounterSnapshot) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "reprise serve\n\n")
+	fmt.Fprintf(&b, "Protocol:        %s\n", reprise.VersionName(cs.Version))
+	fmt.Fprintf(&b, "Cipher suite:    %s\n", reprise.CipherSuiteName(cs.CipherSuite))
+	if cs.CurveID != 0 {
+		fmt.Fprintf(&b, "Key exchange:    %v\n", cs.CurveID)
+	} else {
+		fmt.Fprintf(&b, "Key exchange:    none (resumed)\n")
+	}
+	switch {
+	case cs.DidResume:
+		fmt.Fprintf(&b, "Resumed:         yes, by %s\n", cs.Resumption)
+	case cs.Refused != reprise.RefusedNone:
+		fmt.Fprintf(&b, "Resumed:         no, offered session refused: %s\n", cs.Refused)
+	default:
+		fmt.Fprintf(&b, "Resumed:         no, no session offered\n")
+	}
+	fmt.Fprintf(&b, "Extended master secret: %s\n", yesNo(cs.ExtendedMasterSecret))
+	fmt.Fprintf(&b, "Session ID:      %x\n", cs.SessionID)
+	fmt.Fprintf(&b, "SNI:             %s\n", orNone(cs.ServerName))
+	fmt.Fprintf(&b, "ALPN:            %s\n", orNone(cs.NegotiatedProtocol))
+	fmt.Fprintf(&b, "Tickets issued on this connection: %d\n", cs.TicketsIssued)
+	if len(cs.PeerCertificates) > 0 {
+		fmt.Fprintf(&b, "Client certificate: %s\n", cs.PeerCertificates[0].Subject)
+	}
+
+	fmt.Fprintf(&b, "\nServer counters\n")
+	for _, row := range []struct {
+		name  string
+		value int64
+	}{
+		{"accept", c.Accept}, {"accept_good", c.AcceptGood}, {"hits", c.Hits},
+		{"misses", c.Misses}, {"timeouts", c.Timeouts}, {"cache_full", c.CacheFull},
+		{"cb_hits", c.CallbackHits}, {"tickets_issued", c.TicketsIssued},
+		{"ticket_resumed", c.TicketResumed}, {"psk_resumed", c.PSKResumed},
+	} {
+		fmt.Fprintf(&b, "  %-16s %d\n", row.name, row.value)
+	}
+	fmt.Fprintf(&b, "Refusals by reason\n")
+	names := c.RefusalNames()
+	if len(names) == 0 {
+		fmt.Fprintf(&b, "  (none)\n")
+	}
+	for _, name := range names {
+		fmt.Fprintf(&b, "  %-20s %d\n", name, c.Refusals[name])
+	}
+	return b.String()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func colonHex(b []byte) string {
+	parts := make([]string, len(b))
+	for i, c := range b {
+		parts[i] = fmt.Sprintf("%02X", c)
+	}
+	return strings.Join(parts, ":")
+}
+
+// selfSignedCertificate makes a fresh ECDSA P-256 certificate for
+// localhost and the loopback addresses, valid for a day.
+func selfSignedCertificate() (reprise.Certificate, error) {
+	return selfSignedFor([]string{"localhost"})
+}
+
+func selfSignedFor(names []string) (reprise.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return reprise.Certificate{}, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return reprise.Certificate{}, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: names[0], Organization: []string{"reprise serve (self-signed)"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true, // so that clients can trust it directly with --ca
+		DNSNames:              names,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return reprise.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return reprise.Certificate{}, err
+	}
+	return reprise.Certificate{Chain: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
