@@ -503,3 +503,30 @@ func TestUsage(t *testing.T) {
 		t.Errorf("connect -h: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// TestTicketKeyReload: SIGHUP puts a new key file into service; tickets
+// under the old key are then refused with the reason, and a broken file
+// leaves the keys in use alone.
+func TestTicketKeyReload(t *testing.T) {
+	dir := t.TempDir()
+	keys, sess := filepath.Join(dir, "keys"), filepath.Join(dir, "s.pem")
+	mustSucceed(t, "ticketkey", "new", "--out", keys)
+	s := startServe(t, "--max-version", "1.2", "--session-cache", "off", "--ticket-keys", keys, "--json")
+	mustSucceed(t, "connect", s.addr, "--insecure", "--sess-out", sess)
+
+	mustSucceed(t, "ticketkey", "new", "--out", keys)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, s.stderr, "reloaded ticket keys from "+keys)
+	mustSucceed(t, "connect", s.addr, "--insecure", "--sess-in", sess)
+	if got := waitReports(t, s, 2)[1].Refused; got != "ticket-key-unknown" {
+		t.Errorf("old ticket after reload: refused %q, want ticket-key-unknown", got)
+	}
+
+	if err := os.WriteFile(keys, []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, s.stderr, "failed, keeping the old keys")
+	r := mustSucceed(t, "connect", s.addr, "--insecure", "--reconnect", "1", "--json")
+	wantResumptions(t, parseReports(t, r.stdout), "none", "ticket")
+}

@@ -67,7 +67,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.clientCA, "client-ca", "", "PEM file of CAs that client certificates must chain to")
 	fs.BoolVar(&o.www, "www", false, "answer HTTP requests with a page describing the connection (the default)")
 	fs.BoolVar(&o.echo, "echo", false, "echo received bytes back")
-	fs.BoolVar(&o.json, "json", false, "print one JSON line per finished handshake on stdout")
+	fs.BoolVar(&o.json, "json", false, "print one JSON line per finished handshake on stdout (status lines then go to stderr)")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
