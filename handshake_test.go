@@ -2,9 +2,10 @@ package reprise
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -117,61 +118,102 @@ func TestHandshake12AllSuites(t *testing.T) {
 	}
 }
 
-// TestCryptoTLSInterop12 runs reprise against Go's crypto/tls in both roles.
+// TestCryptoTLSInterop12 runs reprise against Go's crypto/tls in both
+// roles, for every suite, group and key type.
 func TestCryptoTLSInterop12(t *testing.T) {
+	goCurve := map[CurveID]tls.CurveID{X25519: tls.X25519, CurveP256: tls.CurveP256, CurveP384: tls.CurveP384}
+	for _, kind := range []peertest.CertKind{peertest.ECDSAP256, peertest.ECDSAP384, peertest.RSA2048, peertest.Ed25519} {
+		pc := peertest.Certs(t, kind)
+		for _, s := range cipherSuites {
+			if s.tls13 || !suiteFitsKey(s, pc.Key.Public()) {
+				continue
+			}
+			for _, g := range []CurveID{X25519, CurveP256, CurveP384} {
+				name := fmt.Sprintf("%v/%s/%v", kind, s.name, g)
+				t.Run("reprise-client/"+name, func(t *testing.T) {
+					a, b := memPipe()
+					srv := tls.Server(b, &tls.Config{Certificates: []tls.Certificate{pc.TLSCertificate()},
+						MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{s.id}, CurvePreferences: []tls.CurveID{goCurve[g]}})
+					go echoOnce(srv)
+					ccfg := testClientConfig(t)
+					ccfg.MaxVersion = VersionTLS12
+					ccfg.CurvePreferences = []CurveID{g, CurveP256, CurveP384}
+					c := Client(a, ccfg)
+					roundTrip(t, c)
+					if st := c.ConnectionState(); st.CipherSuite != s.id || st.CurveID != g || !st.ExtendedMasterSecret {
+						t.Fatalf("state %+v", st)
+					}
+				})
+				t.Run("reprise-server/"+name, func(t *testing.T) {
+					a, b := memPipe()
+					scfg := testServerConfig(t, kind)
+					scfg.CurvePreferences = []CurveID{g}
+					go echoOnce(Server(b, scfg))
+					c := tls.Client(a, &tls.Config{ServerName: "localhost", RootCAs: peertest.CAPool(t), MaxVersion: tls.VersionTLS12,
+						CipherSuites: []uint16{s.id}, CurvePreferences: []tls.CurveID{goCurve[g], tls.CurveP256, tls.CurveP384}})
+					roundTrip(t, c)
+					if st := c.ConnectionState(); st.CipherSuite != s.id || st.CurveID != goCurve[g] {
+						t.Fatalf("state %+v", st)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCryptoTLSResumption12: crypto/tls's client resumes by ticket
+// against reprise, and reprise resumes by ticket against crypto/tls.
+func TestCryptoTLSResumption12(t *testing.T) {
 	pc := peertest.Certs(t, peertest.ECDSAP256)
-	goCert, err := tls.X509KeyPair(pc.CertPEM, pc.KeyPEM)
-	if err != nil {
+	t.Run("crypto/tls client", func(t *testing.T) {
+		scfg := testServerConfig(t)
+		ccfg := &tls.Config{ServerName: "localhost", RootCAs: peertest.CAPool(t), MaxVersion: tls.VersionTLS12,
+			ClientSessionCache: tls.NewLRUClientSessionCache(0)}
+		for i := range 3 {
+			a, b := memPipe()
+			srv := Server(b, scfg)
+			go echoOnce(srv)
+			c := tls.Client(a, ccfg)
+			roundTrip(t, c)
+			if got := c.ConnectionState().DidResume; got != (i > 0) {
+				t.Fatalf("connection %d: DidResume=%v", i, got)
+			}
+		}
+		if k := scfg.Counters().Snapshot(); k.TicketResumed != 2 {
+			t.Fatalf("counters %+v", k)
+		}
+	})
+	t.Run("reprise client", func(t *testing.T) {
+		scfg := &tls.Config{Certificates: []tls.Certificate{pc.TLSCertificate()}, MaxVersion: tls.VersionTLS12}
+		ccfg := resumeClient(t, true)
+		for i := range 3 {
+			a, b := memPipe()
+			go echoOnce(tls.Server(b, scfg))
+			c := Client(a, ccfg)
+			roundTrip(t, c)
+			st := c.ConnectionState()
+			if want := map[bool]Resumption{false: ResumedNone, true: ResumedTicket}[i > 0]; st.Resumption != want {
+				t.Fatalf("connection %d: %+v", i, st)
+			}
+		}
+	})
+}
+
+func echoOnce(c net.Conn) {
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err == nil {
+		c.Write(buf)
+	}
+}
+
+func roundTrip(t *testing.T, c net.Conn) {
+	t.Helper()
+	if _, err := c.Write([]byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	for _, suite := range []uint16{TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA} {
-		t.Run("reprise-client/"+CipherSuiteName(suite), func(t *testing.T) {
-			a, b := memPipe()
-			srv := tls.Server(b, &tls.Config{Certificates: []tls.Certificate{goCert}, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}})
-			go func() {
-				buf := make([]byte, 5)
-				if _, err := io.ReadFull(srv, buf); err == nil {
-					srv.Write(buf)
-				}
-			}()
-			ccfg := testClientConfig(t)
-			ccfg.MaxVersion = VersionTLS12
-			c := Client(a, ccfg)
-			if _, err := c.Write([]byte("hello")); err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, 5)
-			if _, err := io.ReadFull(c, buf); err != nil {
-				t.Fatal(err)
-			}
-			if c.ConnectionState().CipherSuite != suite {
-				t.Fatal("suite")
-			}
-		})
-		t.Run("reprise-server/"+CipherSuiteName(suite), func(t *testing.T) {
-			a, b := memPipe()
-			scfg := testServerConfig(t)
-			srv := Server(b, scfg)
-			go func() {
-				buf := make([]byte, 5)
-				if _, err := io.ReadFull(srv, buf); err == nil {
-					srv.Write(buf)
-				}
-			}()
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(mustRead(t, pc.CAFile))
-			c := tls.Client(a, &tls.Config{ServerName: "localhost", RootCAs: pool, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}})
-			if _, err := c.Write([]byte("hello")); err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, 5)
-			if _, err := io.ReadFull(c, buf); err != nil {
-				t.Fatal(err)
-			}
-			if c.ConnectionState().CipherSuite != suite {
-				t.Fatal("suite")
-			}
-		})
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatal(err)
 	}
 }
 
