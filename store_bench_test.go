@@ -1,0 +1,79 @@
+package reprise
+
+import (
+	"context"
+	"encoding/binary"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// storeSessions is how many sessions the store benchmarks preload.
+const storeSessions = 1_000_000
+
+func benchSession(i int, now time.Time) (*Session, []byte) {
+	id := make([]byte, 32)
+	binary.BigEndian.PutUint64(id, uint64(i))
+	return &Session{version: VersionTLS12, cipherSuite: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		secret: make([]byte, 48), ems: true, id: id, created: now, lifetime: time.Hour}, id
+}
+
+// BenchmarkSessionStore runs parallel Get (80%) and Put (20%) on the
+// default in-memory store holding a million sessions; ops/s is reported.
+func BenchmarkSessionStore(b *testing.B) {
+	now := time.Now()
+	m := newMemorySessionCache(storeSessions, false, nil, nil, func() time.Time { return now })
+	ids := make([][]byte, storeSessions)
+	sessions := make([]*Session, storeSessions)
+	for i := range storeSessions {
+		sessions[i], ids[i] = benchSession(i, now)
+		m.Put(context.Background(), ids[i], sessions[i])
+	}
+	ctx := context.Background()
+	var seed atomic.Uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		x := seed.Add(0x9E3779B97F4A7C15)
+		for pb.Next() {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			i := int(x % storeSessions)
+			if x&0xff < 51 {
+				m.Put(ctx, ids[i], sessions[i])
+			} else {
+				m.Get(ctx, ids[i])
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+}
+
+// BenchmarkSessionStoreMemory reports the store's own bytes per session:
+// heap growth from filling it, less the sessions themselves (their ID,
+// secret and struct), measured with runtime.MemStats.
+func BenchmarkSessionStoreMemory(b *testing.B) {
+	for range b.N {
+		now := time.Now()
+		sessions := make([]*Session, storeSessions)
+		ids := make([][]byte, storeSessions)
+		for i := range storeSessions {
+			sessions[i], ids[i] = benchSession(i, now)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m := newMemorySessionCache(storeSessions, false, nil, nil, func() time.Time { return now })
+		for i := range storeSessions {
+			m.Put(context.Background(), ids[i], sessions[i])
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/storeSessions, "bytes/session")
+		runtime.KeepAlive(m)
+		runtime.KeepAlive(sessions)
+	}
+}
