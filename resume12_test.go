@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -455,4 +456,42 @@ func mustRing(t *testing.T, keys []ticketKey) *ticketRing {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// countingSealer is a TicketSealer that a fleet might write: it delegates
+// to shared keys and counts.
+type countingSealer struct {
+	keys         *TicketKeys
+	seals, opens int
+	mu           sync.Mutex
+}
+
+func (s *countingSealer) SealTicket(now time.Time, rand io.Reader, p []byte) ([]byte, error) {
+	s.mu.Lock()
+	s.seals++
+	s.mu.Unlock()
+	return s.keys.SealTicket(now, rand, p)
+}
+
+func (s *countingSealer) OpenTicket(now time.Time, t []byte) ([]byte, TicketStatus) {
+	s.mu.Lock()
+	s.opens++
+	s.mu.Unlock()
+	return s.keys.OpenTicket(now, t)
+}
+
+// TestCustomTicketSealer: two servers sharing a TicketSealer resume each
+// other's tickets.
+func TestCustomTicketSealer(t *testing.T) {
+	keys, _ := NewTicketKeys(128, 2)
+	sealer := &countingSealer{keys: keys}
+	a, b := testServerConfig(t), testServerConfig(t)
+	a.TicketSealer, b.TicketSealer = sealer, sealer
+	a.SessionCacheMode, b.SessionCacheMode = SessionCacheOff, SessionCacheOff
+	ccfg := resumeClient(t, true)
+	connect12(t, ccfg, a)
+	c, _, _ := connect12(t, ccfg, b)
+	if c.Resumption != ResumedTicket || sealer.seals != 1 || sealer.opens != 1 {
+		t.Fatalf("resumption %q, seals %d, opens %d", c.Resumption, sealer.seals, sealer.opens)
+	}
 }

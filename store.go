@@ -67,6 +67,9 @@ type SessionSettings struct {
 	// TicketKeys seals and opens tickets. nil means keys made at random and
 	// rotated automatically for this Config alone.
 	TicketKeys *TicketKeys
+	// TicketSealer, if set, seals and opens tickets instead of TicketKeys:
+	// the hook for fleet-wide or derived keys.
+	TicketSealer TicketSealer
 	// TicketLifetime is the lifetime of TLS 1.3 tickets; zero means 7 days,
 	// the RFC 8446 maximum. TLS 1.2 tickets live SessionTimeout.
 	TicketLifetime time.Duration

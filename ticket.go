@@ -2,6 +2,7 @@ package reprise
 
 import (
 	"crypto/rand"
+	"io"
 	"sync"
 	"time"
 
@@ -75,7 +76,7 @@ func (k *TicketKeys) Reload() error {
 // ticketState holds a Config's automatic ticket keys.
 type ticketState struct {
 	once sync.Once
-	ring *ticket.Ring
+	keys *TicketKeys
 	err  error
 }
 
@@ -83,26 +84,75 @@ type ticketState struct {
 // the longest ticket lifetime so outstanding tickets still open.
 const ticketRotation = 24 * time.Hour
 
-func (c *Conn) ticketRing() (*ticket.Ring, error) {
+// TicketStatus is what opening a ticket found.
+type TicketStatus int
+
+const (
+	TicketOpened      TicketStatus = iota // opened with the current key
+	TicketOpenedStale                     // opened with an older key: resume, then issue a fresh ticket
+	TicketKeyUnknown                      // sealed by a key we do not hold ("ticket-key-unknown")
+	TicketInvalid                         // failed authentication or is malformed ("ticket-invalid")
+)
+
+// TicketSealer turns an encoded session into a ticket and back (RFC 5077,
+// Section 4). A fleet plugs in shared or derived keys by implementing it;
+// *TicketKeys is the standard implementation.
+//
+// The plaintext holds a master secret or resumption PSK: Seal must encrypt
+// and authenticate it. The ticket given to Open comes from the network and
+// is attacker-controlled; Open must not panic on any input and must check
+// integrity before it decrypts. now is the connection's Config.Time, so
+// rotation can be tested.
+type TicketSealer interface {
+	SealTicket(now time.Time, rand io.Reader, plaintext []byte) ([]byte, error)
+	OpenTicket(now time.Time, ticket []byte) ([]byte, TicketStatus)
+}
+
+// SealTicket implements TicketSealer with the first key of the ring.
+func (k *TicketKeys) SealTicket(now time.Time, rand io.Reader, plaintext []byte) ([]byte, error) {
+	k.ring.Rotate(now)
+	return k.ring.Seal(rand, plaintext)
+}
+
+// OpenTicket implements TicketSealer with any key of the ring.
+func (k *TicketKeys) OpenTicket(now time.Time, t []byte) ([]byte, TicketStatus) {
+	k.ring.Rotate(now)
+	plain, status := k.ring.Open(t)
+	switch status {
+	case ticket.Opened:
+		return plain, TicketOpened
+	case ticket.OpenedStale:
+		return plain, TicketOpenedStale
+	case ticket.UnknownKey:
+		return nil, TicketKeyUnknown
+	}
+	return nil, TicketInvalid
+}
+
+// sealer returns the TicketSealer in use: Config.TicketSealer, else
+// Config.TicketKeys, else keys made at random for this Config and rotated
+// automatically.
+func (c *Conn) sealer() (TicketSealer, error) {
 	cfg := c.config
+	if cfg.TicketSealer != nil {
+		return cfg.TicketSealer, nil
+	}
 	if cfg.TicketKeys != nil {
-		return cfg.TicketKeys.ring, nil
+		return cfg.TicketKeys, nil
 	}
 	st := cfg.shared().tickets
 	st.once.Do(func() {
 		keep := max(cfg.ticketLifetime13(), cfg.sessionTimeout())
-		st.ring, st.err = ticket.NewRotatingRing(cfg.rand(), 256, ticketRotation, keep, cfg.time())
+		var ring *ticket.Ring
+		ring, st.err = ticket.NewRotatingRing(cfg.rand(), 256, ticketRotation, keep, cfg.time())
+		st.keys = &TicketKeys{ring: ring}
 	})
-	if st.err != nil {
-		return nil, st.err
-	}
-	st.ring.Rotate(cfg.time())
-	return st.ring, nil
+	return st.keys, st.err
 }
 
 // sealTicket seals a session into a ticket.
 func (c *Conn) sealTicket(s *Session) ([]byte, error) {
-	ring, err := c.ticketRing()
+	sealer, err := c.sealer()
 	if err != nil {
 		return nil, err
 	}
@@ -110,28 +160,28 @@ func (c *Conn) sealTicket(s *Session) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ring.Seal(c.config.rand(), plain)
+	return sealer.SealTicket(c.config.time(), c.config.rand(), plain)
 }
 
 // openTicket opens a ticket. The input is attacker-controlled: any
 // failure is a refusal, never an error. stale means an older key opened it.
 func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
-	ring, err := c.ticketRing()
+	sealer, err := c.sealer()
 	if err != nil {
 		return nil, false, RefusedTicketKey
 	}
-	plain, status := ring.Open(t)
+	plain, status := sealer.OpenTicket(c.config.time(), t)
 	switch status {
-	case ticket.UnknownKey:
+	case TicketKeyUnknown:
 		return nil, false, RefusedTicketKey
-	case ticket.Invalid:
+	case TicketInvalid:
 		return nil, false, RefusedTicketInvalid
 	}
 	s = new(Session)
 	if err := s.UnmarshalBinary(plain); err != nil || s.isClient {
 		return nil, false, RefusedTicketInvalid
 	}
-	return s, status == ticket.OpenedStale, RefusedNone
+	return s, status == TicketOpenedStale, RefusedNone
 }
 
 // openTicket12 opens a TLS 1.2 ticket.
