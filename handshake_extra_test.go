@@ -3,6 +3,7 @@ package reprise
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -174,5 +175,47 @@ func TestRenegotiationRefused(t *testing.T) {
 	n, err := c.Read(buf)
 	if err != nil || !strings.Contains(string(buf[:n]), "after") {
 		t.Fatalf("read %q, %v\n%s", buf[:n], err, proc.Output())
+	}
+}
+
+// TestServerRefusesRenegotiation: a ClientHello after the handshake gets
+// a no_renegotiation warning (RFC 5746, Section 4.4) and the connection
+// carries on.
+func TestServerRefusesRenegotiation(t *testing.T) {
+	ccfg := testClientConfig(t)
+	ccfg.MaxVersion = VersionTLS12
+	var alerts []string
+	ccfg.Tracer = func(ev TraceEvent) {
+		if ev.Message == "Alert" && !ev.Sent {
+			alerts = append(alerts, ev.Detail)
+		}
+	}
+	client, server, cerr, serr := handshakePair(t, ccfg, testServerConfig(t))
+	if cerr != nil || serr != nil {
+		t.Fatal(cerr, serr)
+	}
+	hs := &clientHello{c: client}
+	if err := hs.build(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hs.hello.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.writeHandshakeMsg(raw); err != nil {
+		t.Fatal(err)
+	}
+	client.flush()
+	client.Write([]byte("after"))
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(server, buf); err != nil || string(buf) != "after" {
+		t.Fatalf("server read %q, %v", buf, err)
+	}
+	server.Write([]byte("reply"))
+	if _, err := io.ReadFull(client, buf); err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || alerts[0] != "no_renegotiation" {
+		t.Fatalf("client received alerts %q", alerts)
 	}
 }
