@@ -98,7 +98,7 @@ func TestBadInput(t *testing.T) {
 		{"ticketkey bits", []string{"ticketkey", "new", "--bits", "100", "--out", filepath.Join(dir, "k")}, 2, "bits"},
 		{"ticketkey format", []string{"ticketkey", "new", "--format", "envoy"}, 2, "format"},
 		{"ticketkey verb", []string{"ticketkey", "old"}, 2, "ticketkey new"},
-		{"bench", []string{"bench", "127.0.0.1:1"}, 2, "not implemented yet"},
+		{"bench without address", []string{"bench"}, 2, "HOST:PORT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runReprise(t, tc.args...)

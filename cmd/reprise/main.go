@@ -71,9 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "demo":
 		err = runDemo(rest, stdout, stderr)
 	case "bench":
-		// The load client is another part of the work (issue 6, item 4).
-		fmt.Fprintln(stderr, "reprise: bench: not implemented yet")
-		return 2
+		err = runBench(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "reprise: unknown command %q (try \"reprise help\")\n", cmd)
 		return 2
