@@ -1,0 +1,355 @@
+package reprise
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/reprise-tls/reprise/internal/peertest"
+	"github.com/reprise-tls/reprise/internal/wire"
+)
+
+// connect13 makes one TLS 1.3 connection, exchanges data (so the client
+// has read the server's tickets) and returns both ends.
+func connect13(t *testing.T, ccfg, scfg *Config) (*Conn, *Conn) {
+	t.Helper()
+	client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+	if cerr != nil || serr != nil {
+		t.Fatalf("handshake: client %v; server %v", cerr, serr)
+	}
+	exchange(t, client, server)
+	if v := client.ConnectionState().Version; v != VersionTLS13 {
+		t.Fatalf("version %x", v)
+	}
+	return client, server
+}
+
+// wantAlert checks that err is an AlertError for a, sent (received false)
+// or received.
+func wantAlert(t *testing.T, who string, err error, a Alert, received bool) {
+	t.Helper()
+	var ae *AlertError
+	if !errors.As(err, &ae) || ae.Alert != a || ae.Received != received {
+		t.Fatalf("%s: want alert %v (received %v), got %v", who, a, received, err)
+	}
+}
+
+func TestHandshake13AllSuites(t *testing.T) {
+	for _, kind := range []peertest.CertKind{peertest.ECDSAP256, peertest.ECDSAP384, peertest.RSA2048, peertest.Ed25519} {
+		scfg := testServerConfig(t, kind)
+		for _, s := range cipherSuites {
+			if !s.tls13 {
+				continue
+			}
+			for _, g := range []CurveID{X25519MLKEM768, X25519, CurveP256, CurveP384} {
+				t.Run(fmt.Sprintf("%v/%s/%v", kind, s.name, g), func(t *testing.T) {
+					ccfg := testClientConfig(t)
+					ccfg.CipherSuites = []uint16{s.id}
+					ccfg.CurvePreferences = []CurveID{g}
+					var keyLog bytes.Buffer
+					ccfg.KeyLogWriter = &keyLog
+					client, server := connect13(t, ccfg, scfg)
+					for _, st := range []ConnectionState{client.ConnectionState(), server.ConnectionState()} {
+						if st.CipherSuite != s.id || st.CurveID != g || !st.ExtendedMasterSecret || st.DidResume || st.HelloRetryRequest {
+							t.Fatalf("state %+v", st)
+						}
+					}
+					if n := len(server.ConnectionState().PeerCertificates); n != 0 {
+						t.Fatalf("server saw %d client certificates", n)
+					}
+					for _, label := range []string{"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"} {
+						if !strings.Contains(keyLog.String(), label+" ") {
+							t.Errorf("key log lacks %s", label)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestHandshake13DefaultShares: the default client sends X25519MLKEM768
+// and X25519 shares, and a server that prefers either needs no retry.
+func TestHandshake13DefaultShares(t *testing.T) {
+	for _, g := range []CurveID{X25519MLKEM768, X25519} {
+		scfg := testServerConfig(t)
+		scfg.CurvePreferences = []CurveID{g}
+		ccfg := testClientConfig(t)
+		var hellos int
+		ccfg.Tracer = func(ev TraceEvent) {
+			if ev.Sent && ev.Message == "ClientHello" {
+				hellos++
+			}
+		}
+		client, _ := connect13(t, ccfg, scfg)
+		if st := client.ConnectionState(); st.CurveID != g || st.HelloRetryRequest || hellos != 1 {
+			t.Fatalf("%v: state %+v, %d ClientHellos", g, st, hellos)
+		}
+	}
+}
+
+// TestHelloRetryRequest: a server preferring a group the client sent no
+// share for asks for it, and the handshake completes with the transcript
+// rebuilt from the cookie.
+func TestHelloRetryRequest(t *testing.T) {
+	for _, g := range []CurveID{CurveP256, CurveP384} {
+		scfg := testServerConfig(t)
+		scfg.CurvePreferences = []CurveID{g}
+		ccfg := testClientConfig(t)
+		var flow []string
+		ccfg.Tracer = func(ev TraceEvent) { flow = append(flow, ev.String()) }
+		client, server := connect13(t, ccfg, scfg)
+		for _, st := range []ConnectionState{client.ConnectionState(), server.ConnectionState()} {
+			if st.CurveID != g || !st.HelloRetryRequest {
+				t.Fatalf("%v: state %+v", g, st)
+			}
+		}
+		if !strings.Contains(strings.Join(flow, "\n"), "HelloRetryRequest") {
+			t.Fatalf("no HelloRetryRequest in %q", flow)
+		}
+	}
+}
+
+func TestFlights13(t *testing.T) {
+	scfg := testServerConfig(t)
+	ccfg := testClientConfig(t)
+	ccfg.ClientSessionCache = NewLRUClientSessionCache(0)
+	flow := func(ccfg, scfg *Config) []string {
+		var out []string
+		c := ccfg.Clone()
+		c.Tracer = func(ev TraceEvent) {
+			out = append(out, strings.Fields(ev.String())[0]+" "+ev.Message)
+		}
+		connect13(t, c, scfg)
+		return out
+	}
+	full := []string{"-> ClientHello", "<- ServerHello", "<- EncryptedExtensions", "<- Certificate", "<- CertificateVerify", "<- Finished",
+		"-> ChangeCipherSpec", "-> Finished", "<- NewSessionTicket", "<- NewSessionTicket"}
+	psk := []string{"-> ClientHello", "<- ServerHello", "<- EncryptedExtensions", "<- Finished",
+		"-> ChangeCipherSpec", "-> Finished", "<- NewSessionTicket", "<- NewSessionTicket"}
+	check := func(name string, got, want []string) {
+		t.Helper()
+		// The server's compatibility change_cipher_spec is dropped by the
+		// record layer before the tracer sees a message; filter it out of
+		// what we got in case it is traced.
+		got = filter(got, "<- ChangeCipherSpec")
+		if strings.Join(got, ", ") != strings.Join(want, ", ") {
+			t.Errorf("%s flow:\n got %v\nwant %v", name, got, want)
+		}
+	}
+	check("full", flow(ccfg, scfg), full)
+	check("psk", flow(ccfg, scfg), psk)
+}
+
+func filter(in []string, drop string) []string {
+	var out []string
+	for _, s := range in {
+		if s != drop {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestClientCertificates13(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		auth       ClientAuthType
+		sendCert   bool
+		wantAlert  Alert
+		wantVerify bool
+	}{
+		{"request, none sent", RequestClientCert, false, 0, false},
+		{"request, sent", RequestClientCert, true, 0, false},
+		{"require, none sent", RequireAnyClientCert, false, AlertCertificateRequired, false},
+		{"require and verify, sent", RequireAndVerifyClientCert, true, 0, true},
+		{"require and verify, none sent", RequireAndVerifyClientCert, false, AlertCertificateRequired, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scfg := testServerConfig(t)
+			scfg.ClientAuth = tc.auth
+			scfg.ClientCAs = peertest.CAPool(t)
+			ccfg := testClientConfig(t)
+			if tc.sendCert {
+				ccfg.Certificates = []Certificate{testClientCert(t)}
+			}
+			client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+			if tc.wantAlert != 0 {
+				wantAlert(t, "server", serr, tc.wantAlert, false)
+				// The client finished its side before the server judged
+				// its flight; it learns of the alert on its first read.
+				if cerr == nil {
+					_, cerr = client.Read(make([]byte, 1))
+				}
+				wantAlert(t, "client", cerr, tc.wantAlert, true)
+				return
+			}
+			if cerr != nil || serr != nil {
+				t.Fatalf("client %v, server %v", cerr, serr)
+			}
+			exchange(t, client, server)
+			st := server.ConnectionState()
+			if got := len(st.PeerCertificates) > 0; got != tc.sendCert {
+				t.Fatalf("server saw certificate: %v", got)
+			}
+			if got := len(st.VerifiedChains) > 0; got != tc.wantVerify {
+				t.Fatalf("verified chains: %v", got)
+			}
+		})
+	}
+}
+
+func TestALPN13(t *testing.T) {
+	scfg := testServerConfig(t)
+	scfg.NextProtos = []string{"h2", "http/1.1"}
+	ccfg := testClientConfig(t)
+	ccfg.NextProtos = []string{"http/1.1", "h2"}
+	client, server := connect13(t, ccfg, scfg)
+	if c, s := client.ConnectionState().NegotiatedProtocol, server.ConnectionState().NegotiatedProtocol; c != "h2" || s != "h2" {
+		t.Fatalf("ALPN client %q server %q", c, s)
+	}
+	ccfg.NextProtos = []string{"spdy/1"}
+	_, _, cerr, serr := handshakePair(t, ccfg, scfg)
+	wantAlert(t, "server", serr, AlertNoApplicationProtocol, false)
+	wantAlert(t, "client", cerr, AlertNoApplicationProtocol, true)
+}
+
+func TestKeyUpdate(t *testing.T) {
+	client, server := connect13(t, testClientConfig(t), testServerConfig(t))
+	echo := func(from, to *Conn, msg string) {
+		t.Helper()
+		errc := make(chan error, 1)
+		go func() { _, err := from.Write([]byte(msg)); errc <- err }()
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(to, buf); err != nil || string(buf) != msg {
+			t.Fatalf("read %q, %v", buf, err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each side updates, without and with asking the peer to follow; the
+	// requested answer is sent when the peer reads.
+	for _, tc := range []struct {
+		from, to *Conn
+		request  bool
+	}{{client, server, false}, {server, client, false}, {client, server, true}, {server, client, true}} {
+		if err := tc.from.SendKeyUpdate(tc.request); err != nil {
+			t.Fatal(err)
+		}
+		echo(tc.from, tc.to, "after update")
+		echo(tc.to, tc.from, "and back")
+	}
+	// Many updates in a row.
+	for range 20 {
+		if err := client.SendKeyUpdate(true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	echo(client, server, "still here")
+	echo(server, client, "still here too")
+}
+
+// TestKeyUpdateNotAtRecordEnd: a KeyUpdate followed by more handshake data
+// in the same record is unexpected_message (RFC 8446, Section 5.1).
+func TestKeyUpdateNotAtRecordEnd(t *testing.T) {
+	client, server := connect13(t, testClientConfig(t), testServerConfig(t))
+	ku, _ := (&wire.KeyUpdate{}).Marshal()
+	client.outMu.Lock()
+	client.writeRecordLocked(22, append(ku, ku[:2]...))
+	client.flushLocked()
+	client.outMu.Unlock()
+	_, err := server.Read(make([]byte, 1))
+	if a, ok := alertFor(err); !ok || a != AlertUnexpectedMessage {
+		t.Fatalf("server: want unexpected_message, got %v", err)
+	}
+}
+
+func TestSendKeyUpdateTLS12(t *testing.T) {
+	ccfg := testClientConfig(t)
+	ccfg.MaxVersion = VersionTLS12
+	client, _, cerr, serr := handshakePair(t, ccfg, testServerConfig(t))
+	if cerr != nil || serr != nil {
+		t.Fatal(cerr, serr)
+	}
+	if err := client.SendKeyUpdate(false); err == nil {
+		t.Fatal("KeyUpdate on TLS 1.2")
+	}
+}
+
+// TestCryptoTLSInterop13 runs reprise against crypto/tls in both roles for
+// every suite and group, X25519MLKEM768 included.
+func TestCryptoTLSInterop13(t *testing.T) {
+	goCurve := map[CurveID]tls.CurveID{X25519MLKEM768: tls.X25519MLKEM768, X25519: tls.X25519, CurveP256: tls.CurveP256, CurveP384: tls.CurveP384}
+	for _, kind := range []peertest.CertKind{peertest.ECDSAP256, peertest.RSA2048, peertest.Ed25519} {
+		pc := peertest.Certs(t, kind)
+		for _, s := range cipherSuites {
+			if !s.tls13 {
+				continue
+			}
+			for _, g := range []CurveID{X25519MLKEM768, X25519, CurveP256, CurveP384} {
+				name := fmt.Sprintf("%v/%s/%v", kind, s.name, g)
+				t.Run("reprise-client/"+name, func(t *testing.T) {
+					a, b := memPipe()
+					// crypto/tls picks the TLS 1.3 suite itself; a client
+					// offering one suite pins it.
+					srv := tls.Server(b, &tls.Config{Certificates: []tls.Certificate{pc.TLSCertificate()}, CurvePreferences: []tls.CurveID{goCurve[g]}})
+					go echoOnce(srv)
+					ccfg := testClientConfig(t)
+					ccfg.CipherSuites = []uint16{s.id}
+					c := Client(a, ccfg)
+					roundTrip(t, c)
+					st := c.ConnectionState()
+					if st.Version != VersionTLS13 || st.CipherSuite != s.id || st.CurveID != g {
+						t.Fatalf("state %+v", st)
+					}
+				})
+				t.Run("reprise-server/"+name, func(t *testing.T) {
+					a, b := memPipe()
+					scfg := testServerConfig(t, kind)
+					scfg.CipherSuites = []uint16{s.id}
+					scfg.CurvePreferences = []CurveID{g}
+					go echoOnce(Server(b, scfg))
+					c := tls.Client(a, &tls.Config{ServerName: "localhost", RootCAs: peertest.CAPool(t),
+						CurvePreferences: []tls.CurveID{goCurve[g]}})
+					roundTrip(t, c)
+					st := c.ConnectionState()
+					if st.Version != tls.VersionTLS13 || st.CipherSuite != s.id || st.CurveID != goCurve[g] {
+						t.Fatalf("state %+v", st)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCryptoTLSHelloRetryRequest13: each side asks crypto/tls for a retry,
+// and answers crypto/tls's.
+func TestCryptoTLSHelloRetryRequest13(t *testing.T) {
+	pc := peertest.Certs(t, peertest.ECDSAP256)
+	t.Run("reprise-client", func(t *testing.T) {
+		a, b := memPipe()
+		go echoOnce(tls.Server(b, &tls.Config{Certificates: []tls.Certificate{pc.TLSCertificate()}, CurvePreferences: []tls.CurveID{tls.CurveP384}}))
+		c := Client(a, testClientConfig(t))
+		roundTrip(t, c)
+		if st := c.ConnectionState(); !st.HelloRetryRequest || st.CurveID != CurveP384 {
+			t.Fatalf("state %+v", st)
+		}
+	})
+	t.Run("reprise-server", func(t *testing.T) {
+		a, b := memPipe()
+		scfg := testServerConfig(t)
+		scfg.CurvePreferences = []CurveID{CurveP384}
+		srv := Server(b, scfg)
+		go echoOnce(srv)
+		c := tls.Client(a, &tls.Config{ServerName: "localhost", RootCAs: peertest.CAPool(t)})
+		roundTrip(t, c)
+		if st := srv.ConnectionState(); !st.HelloRetryRequest || st.CurveID != CurveP384 {
+			t.Fatalf("state %+v", st)
+		}
+	})
+}

@@ -1,0 +1,637 @@
+package reprise
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/binary"
+	"slices"
+	"time"
+
+	"github.com/reprise-tls/reprise/internal/alert"
+	"github.com/reprise-tls/reprise/internal/keysched"
+	"github.com/reprise-tls/reprise/internal/wire"
+)
+
+// server13 is the server side of a TLS 1.3 handshake. run reads like the
+// message flow of RFC 8446, Section 2: one list, with the PSK and
+// certificate paths branching inside it.
+type server13 struct {
+	c        *Conn
+	ctx      context.Context
+	hello    *wire.ClientHello // the ClientHello being answered (the second after a retry)
+	helloMsg []byte
+	t        *transcript // messages before hello; hello is added once the PSK is settled
+
+	suite       *cipherSuite
+	group       CurveID // key exchange group; 0 for psk_ke
+	clientShare []byte  // the client's key_share for group
+	alpn        string
+	cacheable   bool // AllowNewSession: sessions of this connection may resume
+	sentCCS     bool // the compatibility change_cipher_spec went out
+	hrrMsg      []byte
+
+	resumed    *Session // the session resumed, or nil
+	pskDHE     bool     // resumption mode is psk_dhe_ke
+	pskIndex   uint16   // the client's identity that resumed
+	cert       *Certificate
+	scheme     SignatureScheme
+	certReq    bool
+	early      *keysched.EarlySecret
+	hsSecret   *keysched.HandshakeSecret
+	clientHS   []byte // client_handshake_traffic_secret
+	serverHS   []byte // server_handshake_traffic_secret
+	master     *keysched.MasterSecret
+	clientAP   []byte // client_application_traffic_secret_0
+	peerChain  [][]byte
+	verified   bool
+	serverRand []byte
+}
+
+func newServer13(ctx context.Context, c *Conn, hello *wire.ClientHello, raw []byte) *server13 {
+	return &server13{c: c, ctx: ctx, hello: hello, helloMsg: raw, t: newTranscript(false)}
+}
+
+func (hs *server13) run() error {
+	c := hs.c
+	if err := hs.processClientHello(); err != nil {
+		return err
+	}
+	if hs.group != 0 && hs.clientShare == nil {
+		if err := hs.sendHelloRetryRequest(); err != nil {
+			return err
+		}
+		if err := hs.readSecondClientHello(); err != nil {
+			return err
+		}
+	}
+	decision, err := hs.selectPSK()
+	if err != nil {
+		return err
+	}
+	c.state.Refused = decision.refused
+	c.counters().refuse(decision.refused)
+	if decision.session != nil {
+		hs.resumed, hs.early, hs.pskDHE, hs.pskIndex = decision.session, decision.early, decision.dhe, decision.identity
+		c.state.Resumption = decision.via
+	} else {
+		hs.early = keysched.NewEarlySecret(hs.suite.hash, nil)
+		if err := hs.selectCertificate(); err != nil {
+			return err
+		}
+	}
+	hs.t.add(hs.helloMsg)
+
+	if err := hs.sendServerHello(); err != nil {
+		return err
+	}
+	if err := hs.sendCompatibilityCCS(); err != nil {
+		return err
+	}
+	if err := hs.establishHandshakeKeys(); err != nil {
+		return err
+	}
+	if err := hs.sendEncryptedExtensions(); err != nil {
+		return err
+	}
+	if hs.resumed == nil {
+		// RFC 8446, Section 4.3.2: "Servers which are authenticating with a
+		// PSK MUST NOT send the CertificateRequest message in the main
+		// handshake".
+		if c.config.ClientAuth.requests() {
+			if err := hs.sendCertificateRequest(); err != nil {
+				return err
+			}
+		}
+		if err := hs.sendCertificate(); err != nil {
+			return err
+		}
+		if err := hs.sendCertificateVerify(); err != nil {
+			return err
+		}
+	}
+	if err := hs.sendFinished(); err != nil {
+		return err
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+
+	if hs.certReq {
+		if err := hs.readClientCertificate(); err != nil {
+			return err
+		}
+	}
+	if err := hs.readFinished(); err != nil {
+		return err
+	}
+	if err := hs.sendNewSessionTickets(); err != nil {
+		return err
+	}
+	return hs.finish()
+}
+
+// processClientHello negotiates what does not depend on resumption: the
+// suite, the key exchange group and ALPN (RFC 8446, Section 4.1.1).
+func (hs *server13) processClientHello() error {
+	c, h, cfg := hs.c, hs.hello, hs.c.config
+	// RFC 8446, Section 4.1.2: "For every TLS 1.3 ClientHello, this vector
+	// MUST contain exactly one byte, set to zero [...] If a TLS 1.3
+	// ClientHello is received with any other value in this field, the
+	// server MUST abort the handshake with an "illegal_parameter" alert."
+	if !bytes.Equal(h.CompressionMethods, []uint8{0}) {
+		return peerError(alert.IllegalParameter, "TLS 1.3 ClientHello offers compression")
+	}
+	for _, s := range cfg.suites(true) {
+		if slices.Contains(h.CipherSuites, s.id) {
+			hs.suite = s
+			break
+		}
+	}
+	if hs.suite == nil {
+		return peerError(alert.HandshakeFailure, "no TLS 1.3 cipher suite in common with the client")
+	}
+	hs.t.SetHash(hs.suite.hash)
+	c.state.CipherSuite = hs.suite.id
+	if err := hs.selectGroup(); err != nil {
+		return err
+	}
+	var err error
+	if hs.alpn, err = cfg.negotiateALPN(h.ALPN); err != nil {
+		return err
+	}
+	hs.cacheable = cfg.AllowNewSession == nil || cfg.AllowNewSession(clientHelloInfo(h))
+	return nil
+}
+
+// selectGroup picks the key exchange group: our most preferred group for
+// which the client sent a share, else our most preferred group it
+// supports, which needs a HelloRetryRequest (RFC 8446, Section 4.2.8).
+func (hs *server13) selectGroup() error {
+	h, cfg := hs.hello, hs.c.config
+	// RFC 8446, Section 9.2: "If containing a "supported_groups" extension,
+	// it MUST also contain a "key_share" extension, and vice versa."
+	if (len(h.SupportedGroups) > 0) != (h.KeyShares != nil) {
+		return peerError(alert.MissingExtension, "ClientHello has only one of supported_groups and key_share")
+	}
+	// Section 4.2.8: "Clients MUST NOT offer multiple KeyShareEntry values
+	// for the same group. Clients MUST NOT offer any KeyShareEntry values
+	// for groups not listed in the client's "supported_groups" extension.
+	// Servers MAY check for violations of these rules and abort the
+	// handshake with an "illegal_parameter" alert if one is violated."
+	for i, ks := range h.KeyShares {
+		if !slices.Contains(h.SupportedGroups, ks.Group) ||
+			slices.ContainsFunc(h.KeyShares[:i], func(o wire.KeyShare) bool { return o.Group == ks.Group }) {
+			return peerError(alert.IllegalParameter, "key_share for group %d is repeated or not in supported_groups", ks.Group)
+		}
+	}
+	ours := cfg.curves(true)
+	for _, g := range ours {
+		if i := slices.IndexFunc(h.KeyShares, func(ks wire.KeyShare) bool { return ks.Group == uint16(g) }); i >= 0 {
+			hs.group, hs.clientShare = g, h.KeyShares[i].Data
+			return nil
+		}
+	}
+	if g, ok := firstCommonGroup(ours, h.SupportedGroups); ok {
+		hs.group = g
+		return nil
+	}
+	// No (EC)DHE is possible. Only psk_ke resumption could still work;
+	// selectPSK decides, and a full handshake then fails.
+	if len(h.PSKIdentities) > 0 && slices.Contains(h.PSKModes, wire.PSKModePlain) && cfg.AllowPSKWithoutDHE {
+		return nil
+	}
+	if len(h.SupportedGroups) == 0 {
+		// Section 9.2: a ClientHello without a PSK must have supported_groups.
+		return peerError(alert.MissingExtension, "ClientHello has no supported_groups")
+	}
+	return peerError(alert.HandshakeFailure, "no key exchange group in common with the client")
+}
+
+// hrrCookieTag starts every HelloRetryRequest cookie's sealed contents. An
+// encoded Session starts with its format number (1), so a cookie can never
+// open as a ticket nor a ticket as a cookie, though one key ring seals both.
+var hrrCookieTag = []byte("HRR1")
+
+// sendHelloRetryRequest asks the client for a share for hs.group (RFC 8446,
+// Section 4.1.4). The cookie (Section 4.2.2) carries the hash of
+// ClientHello1, sealed by the ticket keys, so the transcript can be rebuilt
+// from the second ClientHello alone: any node holding the keys can go on.
+func (hs *server13) sendHelloRetryRequest() error {
+	c, h := hs.c, hs.hello
+	ch1Hash := hashOf(hs.suite.hash, hs.helloMsg)
+	plain := slices.Concat(hrrCookieTag, binary.BigEndian.AppendUint16(nil, hs.suite.id),
+		binary.BigEndian.AppendUint16(nil, uint16(hs.group)), ch1Hash)
+	sealer, err := c.sealer()
+	if err != nil {
+		return wrapError(alert.InternalError, "HelloRetryRequest cookie keys", err)
+	}
+	cookie, err := sealer.SealTicket(c.config.time(), c.config.rand(), plain)
+	if err != nil {
+		return wrapError(alert.InternalError, "sealing HelloRetryRequest cookie", err)
+	}
+	hrr := &wire.ServerHello{
+		Vers:             VersionTLS12,
+		Random:           wire.HelloRetryRequestRandom[:],
+		SessionID:        h.SessionID,
+		CipherSuite:      hs.suite.id,
+		SupportedVersion: VersionTLS13,
+		SelectedGroup:    uint16(hs.group),
+		Cookie:           cookie,
+	}
+	// Section 4.4.1: the transcript restarts with message_hash(ClientHello1).
+	hs.t = transcriptFromCookie(hs.suite, ch1Hash)
+	if hs.hrrMsg, err = c.writeMsg(hs.t, hrr); err != nil {
+		return err
+	}
+	c.state.HelloRetryRequest = true
+	if err := hs.sendCompatibilityCCS(); err != nil {
+		return err
+	}
+	return c.flush()
+}
+
+// transcriptFromCookie starts a transcript with the synthetic message_hash
+// message that stands for ClientHello1 (RFC 8446, Section 4.4.1).
+func transcriptFromCookie(suite *cipherSuite, ch1Hash []byte) *transcript {
+	t := newTranscript(false)
+	t.SetHash(suite.hash)
+	t.add(slices.Concat([]byte{wire.TypeMessageHash, 0, 0, byte(len(ch1Hash))}, ch1Hash))
+	return t
+}
+
+// readSecondClientHello reads the ClientHello that answers our
+// HelloRetryRequest and checks it changed only what Section 4.1.2 allows.
+func (hs *server13) readSecondClientHello() error {
+	c, h1 := hs.c, hs.hello
+	h2 := new(wire.ClientHello)
+	msg, err := c.readMsg(nil, wire.TypeClientHello, h2)
+	if err != nil {
+		return err
+	}
+	// The cookie must be ours and for this suite and group; the
+	// transcript so far is rebuilt from it.
+	sealer, err := c.sealer()
+	if err != nil {
+		return wrapError(alert.InternalError, "HelloRetryRequest cookie keys", err)
+	}
+	var plain []byte
+	if len(h2.Cookie) > 0 {
+		plain, _ = sealer.OpenTicket(c.config.time(), h2.Cookie)
+	}
+	wantPrefix := slices.Concat(hrrCookieTag, binary.BigEndian.AppendUint16(nil, hs.suite.id), binary.BigEndian.AppendUint16(nil, uint16(hs.group)))
+	if len(h2.Cookie) == 0 || len(plain) != len(wantPrefix)+hs.suite.hash.Size() || !hmac.Equal(plain[:len(wantPrefix)], wantPrefix) {
+		return peerError(alert.IllegalParameter, "second ClientHello does not return our cookie")
+	}
+	t := transcriptFromCookie(hs.suite, plain[len(wantPrefix):])
+	t.add(hs.hrrMsg)
+	if !hmac.Equal(t.Sum(), hs.t.Sum()) {
+		return peerError(alert.IllegalParameter, "second ClientHello's cookie is from another handshake")
+	}
+	hs.t = t
+	// Section 4.1.2: "the client MUST send the same ClientHello without
+	// modification, except as follows": a key_share for the selected
+	// group, no early_data, the cookie, updated pre_shared_key, padding.
+	i := slices.IndexFunc(h2.KeyShares, func(ks wire.KeyShare) bool { return ks.Group == uint16(hs.group) })
+	switch {
+	case len(h2.KeyShares) != 1 || i != 0:
+		// Section 4.2.8: the new key_share has exactly one entry, for the
+		// selected group.
+		return peerError(alert.IllegalParameter, "second ClientHello has no single key share for group %v", hs.group)
+	case h2.EarlyData:
+		// Section 4.2.10: "A client MUST NOT include the "early_data"
+		// extension in its followup ClientHello."
+		return peerError(alert.IllegalParameter, "second ClientHello offers early data")
+	case !slices.Equal(h2.SessionID, h1.SessionID),
+		!slices.Equal(h2.CipherSuites, h1.CipherSuites),
+		!slices.Equal(h2.SupportedVersions, h1.SupportedVersions),
+		!slices.Equal(h2.SupportedGroups, h1.SupportedGroups),
+		!slices.Equal(h2.CompressionMethods, h1.CompressionMethods),
+		h2.ServerName != h1.ServerName,
+		!slices.Equal(h2.ALPN, h1.ALPN),
+		!slices.Equal(h2.PSKModes, h1.PSKModes):
+		return peerError(alert.IllegalParameter, "second ClientHello changed more than the retry allows")
+	}
+	hs.hello, hs.helloMsg, hs.clientShare = h2, msg, h2.KeyShares[0].Data
+	return nil
+}
+
+// selectCertificate picks, for a full handshake, the first certificate whose
+// key can sign with a scheme the client accepts (RFC 8446, Section 4.4.2.2).
+func (hs *server13) selectCertificate() error {
+	c, h := hs.c, hs.hello
+	// Section 9.2: a ClientHello for a certificate-authenticated handshake
+	// MUST carry signature_algorithms, else missing_extension.
+	if len(h.SignatureAlgorithms) == 0 {
+		return peerError(alert.MissingExtension, "ClientHello has no signature_algorithms")
+	}
+	if hs.group == 0 {
+		return peerError(alert.HandshakeFailure, "no key exchange group in common with the client")
+	}
+	certs, err := c.serverCertificate(h)
+	if err != nil {
+		return err
+	}
+	for _, cert := range certs {
+		if cert.PrivateKey == nil {
+			continue
+		}
+		if s, err := selectSignatureScheme(cert.PrivateKey.Public(), h.SignatureAlgorithms, true); err == nil {
+			hs.cert, hs.scheme = cert, s
+			return nil
+		}
+	}
+	return peerError(alert.HandshakeFailure, "client accepts no signature scheme our certificates can make")
+}
+
+// sendServerHello completes the key exchange and sends ServerHello (RFC
+// 8446, Section 4.1.3).
+func (hs *server13) sendServerHello() error {
+	c, h := hs.c, hs.hello
+	hs.serverRand = make([]byte, 32)
+	if _, err := readFull(c.config.rand(), hs.serverRand); err != nil {
+		return err
+	}
+	sh := &wire.ServerHello{
+		Vers:             VersionTLS12,
+		Random:           hs.serverRand,
+		SessionID:        h.SessionID, // legacy_session_id_echo
+		CipherSuite:      hs.suite.id,
+		SupportedVersion: VersionTLS13,
+	}
+	var shared []byte
+	if hs.resumed == nil || hs.pskDHE {
+		share, secret, err := respondKeyExchange(c.config.rand(), hs.group, hs.clientShare)
+		if err != nil {
+			return err
+		}
+		sh.KeyShare = wire.KeyShare{Group: uint16(hs.group), Data: share}
+		shared = secret
+		c.state.CurveID = hs.group
+	}
+	if hs.resumed != nil {
+		sh.HasSelectedPSK, sh.SelectedPSK = true, hs.pskIndex
+	}
+	// With psk_ke shared is nil and the schedule uses zeros (Section 7.1).
+	hs.hsSecret = hs.early.HandshakeSecret(shared)
+	c.state.SessionID = h.SessionID
+	_, err := c.writeMsg(hs.t, sh)
+	return err
+}
+
+// sendCompatibilityCCS sends one change_cipher_spec after our first
+// handshake message when the client asked for middlebox compatibility by a
+// non-empty legacy_session_id (RFC 8446, Appendix D.4).
+func (hs *server13) sendCompatibilityCCS() error {
+	if hs.sentCCS || len(hs.hello.SessionID) == 0 {
+		return nil
+	}
+	hs.sentCCS = true
+	return hs.c.writeChangeCipherSpec()
+}
+
+// establishHandshakeKeys derives the handshake traffic secrets from the
+// transcript through ServerHello (RFC 8446, Section 7.1) and installs them.
+func (hs *server13) establishHandshakeKeys() error {
+	c := hs.c
+	th := hs.t.Sum()
+	hs.clientHS = hs.hsSecret.ClientHandshakeTrafficSecret(th)
+	hs.serverHS = hs.hsSecret.ServerHandshakeTrafficSecret(th)
+	c.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random, hs.clientHS)
+	c.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random, hs.serverHS)
+	if err := c.setWriteSecret13(hs.suite, hs.serverHS); err != nil {
+		return err
+	}
+	// The ClientHello must end at a record boundary: everything after it
+	// is protected.
+	return c.setReadSecret13(hs.suite, hs.clientHS)
+}
+
+func (hs *server13) sendEncryptedExtensions() error {
+	ee := &wire.EncryptedExtensions{
+		ALPN: hs.alpn,
+		// RFC 6066, Section 3: acknowledge the name we used to choose the
+		// certificate; a resumption chose none.
+		ServerNameAck: hs.hello.ServerName != "" && hs.resumed == nil,
+	}
+	_, err := hs.c.writeMsg(hs.t, ee)
+	return err
+}
+
+func (hs *server13) sendCertificateRequest() error {
+	req := &wire.CertificateRequest13{SignatureAlgorithms: supportedSignatureAlgorithms}
+	if pool := hs.c.config.ClientCAs; pool != nil {
+		//lint:ignore SA1019 Subjects is the only way to list the pool's names.
+		req.CertificateAuthorities = pool.Subjects() //nolint:staticcheck
+	}
+	hs.certReq = true
+	_, err := hs.c.writeMsg(hs.t, req)
+	return err
+}
+
+func (hs *server13) sendCertificate() error {
+	msg := new(wire.Certificate13)
+	for _, der := range hs.cert.Chain {
+		msg.Entries = append(msg.Entries, wire.CertificateEntry{Data: der})
+	}
+	_, err := hs.c.writeMsg(hs.t, msg)
+	return err
+}
+
+// sendCertificateVerify signs the transcript through Certificate (RFC 8446,
+// Section 4.4.3).
+func (hs *server13) sendCertificateVerify() error {
+	c := hs.c
+	sig, err := sign(c.config.rand(), hs.cert.PrivateKey, hs.scheme, signed13(true, hs.t.Sum()))
+	if err != nil {
+		return wrapError(alert.InternalError, "signing CertificateVerify", err)
+	}
+	_, err = c.writeMsg(hs.t, &wire.CertificateVerify{SigAlg: uint16(hs.scheme), Signature: sig})
+	return err
+}
+
+// sendFinished sends Finished and moves our writing to the application
+// traffic secret, derived from the transcript through it (RFC 8446,
+// Sections 4.4.4 and 7.1).
+func (hs *server13) sendFinished() error {
+	c := hs.c
+	verify := keysched.Finished13(hs.suite.hash, hs.serverHS, hs.t.Sum())
+	if _, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify}); err != nil {
+		return err
+	}
+	hs.master = hs.hsSecret.MasterSecret()
+	th := hs.t.Sum()
+	hs.clientAP = hs.master.ClientApplicationTrafficSecret(th)
+	serverAP := hs.master.ServerApplicationTrafficSecret(th)
+	c.keyLog("CLIENT_TRAFFIC_SECRET_0", hs.hello.Random, hs.clientAP)
+	c.keyLog("SERVER_TRAFFIC_SECRET_0", hs.hello.Random, serverAP)
+	c.post13 = &post13State{suite: hs.suite, outSecret: serverAP}
+	return c.setWriteSecret13(hs.suite, serverAP)
+}
+
+// readClientCertificate reads the client's Certificate and, when it holds
+// a chain, its CertificateVerify (RFC 8446, Sections 4.4.2 and 4.4.3).
+func (hs *server13) readClientCertificate() error {
+	c, cfg := hs.c, hs.c.config
+	cert := new(wire.Certificate13)
+	if _, err := c.readMsg(hs.t, wire.TypeCertificate, cert); err != nil {
+		return err
+	}
+	// Section 4.4.2: the context echoes our CertificateRequest's (empty).
+	if len(cert.RequestContext) != 0 {
+		return peerError(alert.IllegalParameter, "client Certificate has a request context we did not send")
+	}
+	for _, e := range cert.Entries {
+		hs.peerChain = append(hs.peerChain, e.Data)
+	}
+	if len(hs.peerChain) == 0 {
+		// Section 4.4.2.4: "If the client does not send any certificates
+		// [...] the server MAY at its discretion either continue the
+		// handshake without client authentication, or abort the handshake
+		// with a "certificate_required" alert."
+		if cfg.ClientAuth.requires() {
+			return peerError(alert.CertificateRequired, "client sent no certificate, and one is required")
+		}
+		return nil
+	}
+	hs.verified = cfg.ClientAuth.verifies()
+	if err := c.verifyPeerChain(hs.peerChain, hs.verified); err != nil {
+		return err
+	}
+	th := hs.t.Sum()
+	cv := new(wire.CertificateVerify)
+	if _, err := c.readMsg(hs.t, wire.TypeCertificateVerify, cv); err != nil {
+		return err
+	}
+	// verifySignature refuses schemes outside our signature_algorithms.
+	return verifySignature(c.state.PeerCertificates[0].PublicKey, SignatureScheme(cv.SigAlg), signed13(false, th), cv.Signature, true)
+}
+
+// readFinished checks the client's Finished (RFC 8446, Section 4.4.4) and
+// moves reading to the client's application traffic secret.
+func (hs *server13) readFinished() error {
+	c := hs.c
+	want := keysched.Finished13(hs.suite.hash, hs.clientHS, hs.t.Sum())
+	fin := new(wire.Finished)
+	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
+		return err
+	}
+	if err := checkFinished(fin.VerifyData, want); err != nil {
+		return err
+	}
+	c.post13.inSecret = hs.clientAP
+	return c.setReadSecret13(hs.suite, hs.clientAP)
+}
+
+// sendNewSessionTickets issues TicketsPerConnection tickets after the
+// client's Finished (RFC 8446, Section 4.6.1). Each is a stateless ticket
+// (the session sealed by the ticket keys) or, with SingleUseTickets, a
+// random identity of a session kept in the store.
+func (hs *server13) sendNewSessionTickets() error {
+	c, cfg, h := hs.c, hs.c.config, hs.hello
+	n := cfg.TicketsPerConnection
+	if n == 0 {
+		n = 2
+	}
+	// Section 4.2.9: "Servers SHOULD NOT send NewSessionTicket with tickets
+	// that are not compatible with the advertised modes".
+	modeOK := slices.Contains(h.PSKModes, wire.PSKModeDHE) ||
+		(slices.Contains(h.PSKModes, wire.PSKModePlain) && cfg.AllowPSKWithoutDHE)
+	if n < 0 || !modeOK || !hs.cacheable || cfg.SessionTicketsDisabled {
+		return nil
+	}
+	now := cfg.time()
+	lifetime := cfg.ticketLifetime13()
+	peerCerts, verified := hs.peerChain, hs.verified
+	if s := hs.resumed; s != nil {
+		// Section 4.6.1 recommends limiting the total lifetime of keying
+		// material first authenticated by a certificate: tickets from a
+		// resumption expire with the original session.
+		lifetime = min(lifetime, s.created.Add(s.lifetime).Sub(now))
+		peerCerts, verified = s.peerCerts, s.verified
+	}
+	if lifetime < time.Second {
+		return nil
+	}
+	resumptionSecret := hs.master.ResumptionMasterSecret(hs.t.Sum())
+	for i := range n {
+		nonce := []byte{byte(i)}
+		var ageAdd [4]byte
+		if _, err := readFull(cfg.rand(), ageAdd[:]); err != nil {
+			return err
+		}
+		s := &Session{
+			version:     VersionTLS13,
+			cipherSuite: hs.suite.id,
+			secret:      keysched.ResumptionPSK(hs.suite.hash, resumptionSecret, nonce),
+			verified:    verified,
+			idContext:   cfg.SessionIDContext,
+			created:     now,
+			lifetime:    lifetime,
+			serverName:  h.ServerName,
+			alpn:        hs.alpn,
+			peerCerts:   peerCerts,
+			ageAdd:      binary.BigEndian.Uint32(ageAdd[:]),
+		}
+		ticket, ok := hs.mintTicket(s)
+		if !ok {
+			continue // a failing store or sealer means no ticket, not a failed handshake
+		}
+		nst := &wire.NewSessionTicket13{
+			Lifetime: uint32(lifetime / time.Second),
+			AgeAdd:   s.ageAdd,
+			Nonce:    nonce,
+			Ticket:   ticket,
+		}
+		if _, err := c.writeMsg(nil, nst); err != nil {
+			return err
+		}
+		c.counters().ticketsIssued.Add(1)
+		c.state.TicketsIssued++
+		c.state.session = s
+	}
+	return nil
+}
+
+// mintTicket makes the ticket identity for s.
+func (hs *server13) mintTicket(s *Session) ([]byte, bool) {
+	c, cfg := hs.c, hs.c.config
+	if !cfg.SingleUseTickets {
+		t, err := c.sealTicket(s)
+		return t, err == nil
+	}
+	id := make([]byte, 32)
+	if _, err := readFull(cfg.rand(), id); err != nil {
+		return nil, false
+	}
+	if err := cfg.store().Put(hs.ctx, id, s); err != nil {
+		return nil, false
+	}
+	return id, true
+}
+
+// finish records the outcome in the connection state.
+func (hs *server13) finish() error {
+	c := hs.c
+	c.state.ExtendedMasterSecret = true // RFC 8446, Section 7.1 binds every secret to the transcript
+	c.state.NegotiatedProtocol = hs.alpn
+	c.state.CipherSuite = hs.suite.id
+	if hs.resumed == nil {
+		c.state.Resumption = ResumedNone
+		return nil
+	}
+	c.counters().hits.Add(1)
+	c.counters().pskResumed.Add(1)
+	c.state.DidResume = true
+	if c.state.session == nil {
+		c.state.session = hs.resumed
+	}
+	if len(hs.resumed.peerCerts) > 0 {
+		certs, err := parseCertificates(hs.resumed.peerCerts)
+		if err != nil {
+			return err
+		}
+		c.state.PeerCertificates = certs
+	}
+	return nil
+}
