@@ -269,6 +269,8 @@ func TestDecideResumption12(t *testing.T) {
 		refused Refusal
 		err     error
 		later   time.Duration // the clock moves on after the session is stored
+		// noSession: nothing resumes although no refusal is reported.
+		noSession bool
 	}{
 		{name: "resumes", refused: RefusedNone},
 		{name: "session's suite not offered: abort (RFC 5246 7.4.1.2)", hello: func(h *wire.ClientHello) {
@@ -287,6 +289,10 @@ func TestDecideResumption12(t *testing.T) {
 		{name: "other context", session: func(s *Session) { s.idContext = []byte("x") }, refused: RefusedContext},
 		{name: "ETM session, hello without ETM", session: func(s *Session) { s.etm = true }, refused: RefusedETM},
 		{name: "unknown ID", hello: func(h *wire.ClientHello) { h.SessionID = bytes.Repeat([]byte{8}, 32) }, refused: RefusedUnknownSession},
+		{name: "unknown ID from a TLS 1.3 client is its compatibility ID, not an offer", hello: func(h *wire.ClientHello) {
+			h.SessionID = bytes.Repeat([]byte{8}, 32)
+			h.SupportedVersions = []uint16{VersionTLS13, VersionTLS12}
+		}, refused: RefusedNone, noSession: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -311,8 +317,8 @@ func TestDecideResumption12(t *testing.T) {
 			if err == nil && d.refused != tc.refused {
 				t.Fatalf("refused = %q, want %q", d.refused, tc.refused)
 			}
-			if err == nil && tc.refused == RefusedNone && d.session == nil {
-				t.Fatal("did not resume")
+			if err == nil && tc.refused == RefusedNone && (d.session == nil) != tc.noSession {
+				t.Fatalf("resumed = %v", d.session != nil)
 			}
 		})
 	}

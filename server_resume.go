@@ -56,7 +56,12 @@ func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error
 			// dropped it (unless NoAutoClear keeps it for Flush).
 			c.counters().timeouts.Add(1)
 			return resumeDecision{refused: RefusedExpired}, nil
-		} else if d.refused == RefusedNone {
+		} else if d.refused == RefusedNone && !slices.Contains(h.SupportedVersions, VersionTLS13) {
+			// A client that also offers TLS 1.3 fills legacy_session_id
+			// with random bytes for middlebox compatibility (RFC 8446,
+			// Appendix D.4), so an unknown ID from it was most likely
+			// never a session: it is not counted or explained as a
+			// refusal. A known ID still resumes above.
 			c.counters().misses.Add(1)
 			d.refused = RefusedUnknownSession
 		}

@@ -405,7 +405,7 @@ func TestEcho(t *testing.T) {
 
 func TestTrace(t *testing.T) {
 	s := startServe(t, "--max-version", "1.2")
-	r := mustSucceed(t, "connect", s.addr, "--insecure", "--no-ticket", "--reconnect", "1", "--trace", "--json")
+	r := mustSucceed(t, "connect", s.addr, "--insecure", "--max-version", "1.2", "--no-ticket", "--reconnect", "1", "--trace", "--json")
 	if len(parseReports(t, r.stdout)) != 2 {
 		t.Errorf("--trace --json: stdout must hold only the JSON lines:\n%s", r.stdout)
 	}
