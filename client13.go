@@ -18,7 +18,13 @@ type client13Offer struct {
 	psk      *Session              // the TLS 1.3 session offered, or nil
 	pskSuite *cipherSuite          // psk's suite: it fixes the binder hash
 	early    *keysched.EarlySecret // Early Secret from psk, set with the binder
+	pskIndex int                   // psk's place in the pre_shared_key identities
 }
+
+// testHookClientHello13, if set, sees every first ClientHello after
+// prepareTLS13, before it is encoded: tests use it to offer what reprise
+// never would.
+var testHookClientHello13 func(*wire.ClientHello)
 
 // prepareTLS13 adds the TLS 1.3 parts to hs.hello (built for TLS 1.2
 // already): key shares, psk_key_exchange_modes, a legacy_session_id for
@@ -74,6 +80,9 @@ func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 			hs.offered = nil
 		}
 	}
+	if testHookClientHello13 != nil {
+		testHookClientHello13(h)
+	}
 	return o, nil
 }
 
@@ -116,6 +125,10 @@ func (o *client13Offer) fillBinders(hs *clientHello, raw []byte, prior *transcri
 	if o == nil || o.psk == nil {
 		return raw, nil
 	}
+	o.pskIndex = slices.IndexFunc(hs.hello.PSKIdentities, func(id wire.PSKIdentity) bool { return slices.Equal(id.Identity, o.psk.ticket) })
+	if o.pskIndex < 0 || o.pskIndex >= len(hs.hello.PSKBinders) {
+		return nil, peerError(alert.InternalError, "offered PSK is missing from the ClientHello")
+	}
 	h := o.pskSuite.hash
 	truncated := raw[:len(raw)-hs.hello.BindersLen()]
 	var th []byte
@@ -127,8 +140,9 @@ func (o *client13Offer) fillBinders(hs *clientHello, raw []byte, prior *transcri
 		th = t.SumWith(truncated)
 	}
 	o.early = keysched.NewEarlySecret(h, o.psk.secret)
-	binder := keysched.Finished13(h, o.early.ResumptionBinderKey(), th)
-	if err := wire.PatchBinders(raw, [][]byte{binder}); err != nil {
+	binders := slices.Clone(hs.hello.PSKBinders)
+	binders[o.pskIndex] = keysched.Finished13(h, o.early.ResumptionBinderKey(), th)
+	if err := wire.PatchBinders(raw, binders); err != nil {
 		return nil, wrapError(alert.InternalError, "writing PSK binder", err)
 	}
 	return raw, nil
@@ -352,7 +366,7 @@ func (hs *client13) handleHelloRetryRequest(hrrMsg []byte) error {
 			o.psk, o.early = nil, nil
 			h.PSKIdentities, h.PSKBinders = nil, nil
 		} else {
-			h.PSKIdentities[0].ObfuscatedTicketAge = o.obfuscatedAge(c.config.time())
+			h.PSKIdentities[o.pskIndex].ObfuscatedTicketAge = o.obfuscatedAge(c.config.time())
 		}
 	}
 	raw, err := h.Marshal()
@@ -416,15 +430,20 @@ func (hs *client13) processServerHello(shMsg []byte) error {
 		// consistent, the client MUST abort the handshake with an
 		// "illegal_parameter" alert."
 		switch {
-		case o.psk == nil || int(sh.SelectedPSK) >= len(hs.hello.PSKIdentities):
+		case o.psk == nil || int(sh.SelectedPSK) != o.pskIndex:
 			return peerError(alert.IllegalParameter, "server selected PSK %d, which we did not offer", sh.SelectedPSK)
 		case o.pskSuite.hash != hs.suite.hash:
 			return peerError(alert.IllegalParameter, "server selected a PSK with a suite of another hash")
-		case sh.KeyShare.Group == 0:
+		case sh.KeyShare.Group == 0 && !slices.Contains(hs.hello.PSKModes, wire.PSKModePlain):
 			return peerError(alert.IllegalParameter, "server resumed without a key share; we offered only psk_dhe_ke")
 		}
 		hs.usingPSK = true
 		hs.early = o.early
+		if sh.KeyShare.Group == 0 {
+			// psk_ke (Section 4.2.9): no (EC)DHE input (Section 7.1).
+			hs.hsSecret = hs.early.HandshakeSecret(nil)
+			return nil
+		}
 	} else {
 		if o.psk != nil {
 			c.state.Refused = RefusedServerDeclined
@@ -629,6 +648,7 @@ func (hs *client13) sendClientFlight() error {
 		serverName:       c.config.ServerName,
 		alpn:             c.state.NegotiatedProtocol,
 		peerCerts:        hs.peerChain,
+		certs:            c.state.PeerCertificates,
 		verified:         hs.peerVerified,
 	}
 	return nil
@@ -685,8 +705,9 @@ func (hs *client13) finish() error {
 	c.state.Resumption = ResumedPSK
 	c.post13.peerCerts = s.peerCerts
 	c.post13.verified = s.verified
-	if certs, err := parseCertificates(s.peerCerts); err == nil {
+	if certs, err := s.PeerCertificates(); err == nil {
 		c.state.PeerCertificates = certs
+		c.post13.certs = certs
 	}
 	return nil
 }

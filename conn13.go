@@ -1,6 +1,7 @@
 package reprise
 
 import (
+	"crypto/x509"
 	"errors"
 	"sync"
 	"time"
@@ -29,12 +30,13 @@ type post13State struct {
 	outSecret []byte // our current application traffic secret; guarded by Conn.outMu
 
 	// Client only.
-	resumptionSecret []byte   // resumption_master_secret
-	cacheKey         string   // ClientSessionCache key
-	serverName       string   // the name the server was verified for
-	alpn             string   // negotiated protocol, kept with the session
-	peerCerts        [][]byte // the server's chain (on resumption, the original one)
-	verified         bool     // the chain was verified
+	resumptionSecret []byte              // resumption_master_secret
+	cacheKey         string              // ClientSessionCache key
+	serverName       string              // the name the server was verified for
+	alpn             string              // negotiated protocol, kept with the session
+	peerCerts        [][]byte            // the server's chain (on resumption, the original one)
+	certs            []*x509.Certificate // peerCerts parsed
+	verified         bool                // the chain was verified
 
 	mu       sync.Mutex
 	sessions []*Session // built from received tickets, oldest first
@@ -142,6 +144,7 @@ func (c *Conn) handleNewSessionTicket13(msg []byte) error {
 		serverName: p.serverName,
 		alpn:       p.alpn,
 		peerCerts:  p.peerCerts,
+		certs:      p.certs,
 		ageAdd:     nst.AgeAdd,
 		ticket:     nst.Ticket,
 		isClient:   true,

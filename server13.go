@@ -542,13 +542,14 @@ func (hs *server13) sendNewSessionTickets() error {
 	}
 	now := cfg.time()
 	lifetime := cfg.ticketLifetime13()
-	peerCerts, verified := hs.peerChain, hs.verified
+	peerCerts, certs, verified := hs.peerChain, c.state.PeerCertificates, hs.verified
 	if s := hs.resumed; s != nil {
 		// Section 4.6.1 recommends limiting the total lifetime of keying
 		// material first authenticated by a certificate: tickets from a
 		// resumption expire with the original session.
 		lifetime = min(lifetime, s.created.Add(s.lifetime).Sub(now))
 		peerCerts, verified = s.peerCerts, s.verified
+		certs, _ = s.PeerCertificates()
 	}
 	if lifetime < time.Second {
 		return nil
@@ -571,6 +572,7 @@ func (hs *server13) sendNewSessionTickets() error {
 			serverName:  h.ServerName,
 			alpn:        hs.alpn,
 			peerCerts:   peerCerts,
+			certs:       certs,
 			ageAdd:      binary.BigEndian.Uint32(ageAdd[:]),
 		}
 		ticket, ok := hs.mintTicket(s)
@@ -627,9 +629,9 @@ func (hs *server13) finish() error {
 		c.state.session = hs.resumed
 	}
 	if len(hs.resumed.peerCerts) > 0 {
-		certs, err := parseCertificates(hs.resumed.peerCerts)
+		certs, err := hs.resumed.PeerCertificates()
 		if err != nil {
-			return err
+			return wrapError(alert.BadCertificate, "parsing the resumed session's certificates", err)
 		}
 		c.state.PeerCertificates = certs
 	}
