@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -22,37 +23,40 @@ func segmentKeys[V any](c *Cache[V], seg segment) []string {
 	defer s.mu.Unlock()
 	var keys []string
 	h := sentinel(seg)
-	for i := s.entries[h].next; i != h; i = s.entries[i].next {
-		keys = append(keys, s.entries[i].key())
+	for i := s.links[h].next; i != h; i = s.links[i].next {
+		keys = append(keys, s.key(i))
 	}
 	return keys
 }
 
 // checkInvariants verifies every shard's internal structure: both lists are
 // consistent in both directions, counts and byte totals match the lists, the
-// index maps exactly the linked entries, the free list holds the rest, and
-// the limits hold.
+// table holds exactly the linked entries, each reachable from its home
+// bucket, empty slots are zeroed, and the limits hold.
 func checkInvariants[V any](t *testing.T, c *Cache[V]) {
 	t.Helper()
 	for si := range c.shards {
 		s := &c.shards[si]
 		s.mu.Lock()
+		if len(s.slots) != firstEntry+s.tableSize() || len(s.links) != len(s.slots) || s.tableSize()&s.mask != 0 {
+			t.Fatalf("shard %d: %d slots, %d links, mask %#x", si, len(s.slots), len(s.links), s.mask)
+		}
 		seen := make(map[int32]bool)
 		for _, seg := range []segment{segProbation, segProtected} {
 			h := sentinel(seg)
 			n := 0
 			var bytes int64
 			prev := h
-			for i := s.entries[h].next; i != h; i = s.entries[i].next {
-				e := &s.entries[i]
-				if e.prev != prev {
-					t.Fatalf("shard %d seg %d: entry %d prev=%d, want %d", si, seg, i, e.prev, prev)
+			for i := s.links[h].next; i != h; i = s.links[i].next {
+				e := &s.slots[i]
+				if s.links[i].prev != prev {
+					t.Fatalf("shard %d seg %d: entry %d prev=%d, want %d", si, seg, i, s.links[i].prev, prev)
 				}
 				if e.seg != seg {
 					t.Fatalf("shard %d: entry %d on list %d has seg %d", si, i, seg, e.seg)
 				}
-				if _, j := s.lookup(e.key(), e.hash); j != i {
-					t.Fatalf("shard %d: entry %d key %q found at %d", si, i, e.key(), j)
+				if j, ok := s.lookup(s.key(i), e.hash); !ok || j != i {
+					t.Fatalf("shard %d: entry %d key %q found at %d", si, i, s.key(i), j)
 				}
 				if seen[i] {
 					t.Fatalf("shard %d: entry %d linked twice", si, i)
@@ -61,38 +65,33 @@ func checkInvariants[V any](t *testing.T, c *Cache[V]) {
 				n++
 				bytes += int64(e.size)
 				prev = i
-				if n > len(s.entries) {
+				if n > len(s.slots) {
 					t.Fatalf("shard %d: list %d loops", si, seg)
 				}
 			}
-			if s.entries[h].prev != prev {
-				t.Fatalf("shard %d seg %d: sentinel prev=%d, want %d", si, seg, s.entries[h].prev, prev)
+			if s.links[h].prev != prev {
+				t.Fatalf("shard %d seg %d: sentinel prev=%d, want %d", si, seg, s.links[h].prev, prev)
 			}
 			if n != s.count[seg] || bytes != s.bytes[seg] {
 				t.Fatalf("shard %d seg %d: count %d bytes %d, lists say %d %d", si, seg, s.count[seg], s.bytes[seg], n, bytes)
 			}
 		}
 		indexed := 0
-		for _, v := range s.table {
-			if v != 0 {
-				indexed++
-				if i := int32(uint32(v)); !seen[i] || s.entries[i].hash != uint32(v>>32) {
-					t.Fatalf("shard %d: bucket points at entry %d, not linked or wrong hash", si, i)
+		for i := int32(firstEntry); int(i) < len(s.slots); i++ {
+			if s.slots[i].seg == segFree {
+				// A removed entry's key and value must not linger.
+				if !reflect.ValueOf(s.slots[i]).IsZero() || s.links[i] != (link{}) {
+					t.Fatalf("shard %d: empty slot %d not zeroed", si, i)
 				}
+				continue
+			}
+			indexed++
+			if !seen[i] {
+				t.Fatalf("shard %d: slot %d in use but not linked", si, i)
 			}
 		}
-		if indexed != len(seen) || indexed*4 > len(s.table)*3 {
-			t.Fatalf("shard %d: %d buckets used of %d for %d entries", si, indexed, len(s.table), len(seen))
-		}
-		free := 0
-		for i := s.free; i != noEntry; i = s.entries[i].next {
-			if s.entries[i].seg != segFree || seen[i] {
-				t.Fatalf("shard %d: free slot %d in use", si, i)
-			}
-			free++
-		}
-		if free+len(seen)+firstEntry != len(s.entries) {
-			t.Fatalf("shard %d: %d free + %d used + sentinels != %d slots", si, free, len(seen), len(s.entries))
+		if indexed != len(seen) || indexed*4 > s.tableSize()*3 {
+			t.Fatalf("shard %d: %d slots used of %d for %d entries", si, indexed, s.tableSize(), len(seen))
 		}
 		if s.len() > s.maxEntries || s.totalBytes() > s.maxBytes {
 			t.Fatalf("shard %d: %d entries / %d bytes over limits %d / %d", si, s.len(), s.totalBytes(), s.maxEntries, s.maxBytes)
@@ -440,11 +439,11 @@ func TestNoAutoClearAndFlush(t *testing.T) {
 	}
 	checkInvariants(t, c)
 	// Freed slots are reused rather than grown.
-	slots := len(c.shards[0].entries)
+	slots := c.shards[0].tableSize()
 	for i := range 31 {
 		c.Put(fmt.Sprint("new", i), i, 1, time.Time{})
 	}
-	if after := len(c.shards[0].entries); after != slots {
+	if after := c.shards[0].tableSize(); after != slots {
 		t.Fatalf("slots grew from %d to %d though 31 were free", slots, after)
 	}
 	checkInvariants(t, c)
@@ -675,10 +674,10 @@ func TestTableCollisions(t *testing.T) {
 				continue
 			}
 			for mk, want := range model {
-				if _, i := s.lookup(keyOf(mk), hashOf(mk)); i == noEntry {
+				if i, ok := s.lookup(keyOf(mk), hashOf(mk)); !ok {
 					t.Fatalf("step %d: k%d lost", step, mk)
-				} else if s.entries[i].value != want {
-					t.Fatalf("step %d: k%d = %d, want %d", step, mk, s.entries[i].value, want)
+				} else if s.slots[i].value != want {
+					t.Fatalf("step %d: k%d = %d, want %d", step, mk, s.slots[i].value, want)
 				}
 			}
 		}
@@ -686,8 +685,8 @@ func TestTableCollisions(t *testing.T) {
 		for mk := range model {
 			s.delete(keyOf(mk), hashOf(mk))
 		}
-		if s.len() != 0 || len(s.table) > 4*minTableSize {
-			t.Fatalf("after deleting all: len %d, table %d buckets", s.len(), len(s.table))
+		if s.len() != 0 || s.tableSize() > 4*minTableSize {
+			t.Fatalf("after deleting all: len %d, table %d buckets", s.len(), s.tableSize())
 		}
 	}
 }
@@ -730,11 +729,12 @@ func TestKeyLengths(t *testing.T) {
 	checkInvariants(t, c)
 }
 
-// TestFreshWindow checks the one relaxation of LRU order: in a large shard a
-// hit on an entry already in the front quarter of protected leaves it in
-// place, while a hit further back still moves it to the front.
-func TestFreshWindow(t *testing.T) {
-	c := New[int](Options{MaxEntries: 1000, Shards: 1}) // protected 800, window 200
+// TestProtectedClock checks the one relaxation of LRU order: in a large
+// shard a hit (or a replacing Put) on a protected entry only marks it, and a
+// marked entry reaching the tail of protected goes back to its front
+// instead of being demoted, while unmarked ones are demoted in LRU order.
+func TestProtectedClock(t *testing.T) {
+	c := New[int](Options{MaxEntries: 1000, Shards: 1}) // protected 800: clock
 	for i := range 300 {
 		k := fmt.Sprint(i)
 		c.Put(k, i, 1, time.Time{})
@@ -744,13 +744,121 @@ func TestFreshWindow(t *testing.T) {
 	if before[0] != "299" || before[299] != "0" {
 		t.Fatalf("protected front %s, back %s", before[0], before[299])
 	}
-	c.Get("290", t0) // 9 promotions ago: fresh, stays
+	c.Get("10", t0)
+	c.Put("20", 1020, 1, time.Time{})
 	if got := segmentKeys(c, segProtected); !slices.Equal(got, before) {
-		t.Fatal("a hit inside the fresh window reordered protected")
+		t.Fatal("a hit on a protected entry reordered protected")
 	}
-	c.Get("10", t0) // 289 promotions ago: moves
-	if got := segmentKeys(c, segProtected); got[0] != "10" || len(got) != 300 {
-		t.Fatalf("a hit outside the fresh window did not move the entry: front %s", got[0])
+	// 522 more promotions push protected 22 over its share: the 22 least
+	// recently used unmarked entries are demoted, 10 and 20 come back.
+	for i := 300; i < 822; i++ {
+		k := fmt.Sprint(i)
+		c.Put(k, i, 1, time.Time{})
+		c.Get(k, t0)
+	}
+	prot := segmentKeys(c, segProtected)
+	if len(prot) != 800 || !slices.Contains(prot, "10") || !slices.Contains(prot, "20") {
+		t.Fatalf("protected holds %d entries; 10 kept: %v, 20 kept: %v", len(prot), slices.Contains(prot, "10"), slices.Contains(prot, "20"))
+	}
+	var want []string
+	for i := 23; i >= 0; i-- {
+		if i != 10 && i != 20 {
+			want = append(want, fmt.Sprint(i))
+		}
+	}
+	if got := segmentKeys(c, segProbation); !slices.Equal(got, want) {
+		t.Fatalf("probation = %v, want %v", got, want)
+	}
+	if v, r := c.Get("20", t0); r != Hit || v != 1020 {
+		t.Fatalf("Get(20) = %d, %v", v, r)
 	}
 	checkInvariants(t, c)
+}
+
+// TestReplaceOverBudget replaces a value with a bigger one that forces
+// evictions: the entry must keep its segment and its key, and the
+// evictions (which shift table slots) must not disturb it.
+func TestReplaceOverBudget(t *testing.T) {
+	var rec recorder
+	c := New[int](Options{MaxEntries: 10, MaxBytes: 100, Shards: 1, OnRemove: rec.onRemove})
+	for i := range 10 {
+		c.Put(fmt.Sprint(i), i, 10, time.Time{})
+	}
+	c.Get("5", t0) // protected
+	c.Put("5", 55, 40, time.Time{})
+	ev := rec.take()
+	if len(ev) != 3 || ev[0].key != "0" || ev[1].key != "1" || ev[2].key != "2" {
+		t.Fatalf("removals %v, want 0, 1, 2 evicted", ev)
+	}
+	if got := segmentKeys(c, segProtected); !slices.Equal(got, []string{"5"}) {
+		t.Fatalf("protected = %v", got)
+	}
+	if v, r := c.Get("5", t0); r != Hit || v != 55 || c.Bytes() != 100 {
+		t.Fatalf("Get(5) = %d, %v; bytes %d", v, r, c.Bytes())
+	}
+	checkInvariants(t, c)
+}
+
+// TestGrowthKeepsOrder grows one shard's table many times and checks that
+// both lists keep their order and protected entries keep their marks.
+func TestGrowthKeepsOrder(t *testing.T) {
+	c := New[int](Options{MaxEntries: 100000, Shards: 1})
+	var want []string
+	for i := range 5000 {
+		k := fmt.Sprint(i)
+		c.Put(k, i, 1, time.Time{})
+		if i%10 == 0 {
+			c.Get(k, t0)
+			c.Get(k, t0) // marked
+		} else {
+			want = append(want, k)
+		}
+	}
+	slices.Reverse(want)
+	if got := segmentKeys(c, segProbation); !slices.Equal(got, want) {
+		t.Fatal("probation order changed by growth")
+	}
+	s := &c.shards[0]
+	for i := s.links[protectedHead].next; i != protectedHead; i = s.links[i].next {
+		if !s.slots[i].referenced {
+			t.Fatalf("protected entry %s lost its mark", s.key(i))
+		}
+	}
+	checkInvariants(t, c)
+}
+
+// TestFlushWrapsAround flushes a table whose probe runs wrap past its end,
+// so that removals shift entries across the end in both directions.
+func TestFlushWrapsAround(t *testing.T) {
+	for seed := range uint64(50) {
+		c := &Cache[int]{shards: make([]shard[int], 1)}
+		s := &c.shards[0]
+		s.init(12, math.MaxInt64, true)
+		rng := rand.New(rand.NewPCG(seed, 9))
+		live := make(map[string]uint32) // key → hash
+		for k := range 12 {
+			key := fmt.Sprint("k", k)
+			expires := int64(rng.IntN(2)) * 100 // 0: expired at 50
+			hash := uint32(13 + rng.IntN(6))    // homes 13..15 and 0..2 of 16
+			s.put(key, hash, k, 1, expires)
+			if expires > 50 {
+				live[key] = hash
+			}
+		}
+		n, removed := s.flush(50)
+		if n != 12-len(live) || len(removed) != n {
+			t.Fatalf("seed %d: flushed %d (%d reported), want %d", seed, n, len(removed), 12-len(live))
+		}
+		for _, r := range removed {
+			if _, ok := live[r.key]; ok {
+				t.Fatalf("seed %d: flushed live %s", seed, r.key)
+			}
+		}
+		for key, hash := range live {
+			if _, ok := s.lookup(key, hash); !ok {
+				t.Fatalf("seed %d: live %s lost", seed, key)
+			}
+		}
+		checkInvariants(t, c)
+	}
 }

@@ -2,34 +2,42 @@ package cache
 
 import (
 	"math"
+	"strings"
 	"sync"
 )
 
-// A shard keeps its entries in one slice and threads them onto two circular
-// doubly linked lists (probation and protected) by int32 index. Compared with
-// one heap object per entry this saves the per-object header and pointer
-// words, keeps entries together in memory, and lets freed entries be reused
-// through a free list without touching the allocator.
+// A shard stores its entries inside its hash table: an open-addressing
+// table with linear probing whose slots are the entries themselves, so that
+// finding a key and reading its value and expiry touch the same memory.
+// On a cache much larger than the CPU caches every operation starts with a
+// cache miss on the key's home slot, and under the shard lock misses cannot
+// overlap; a table of indexes pointing into a separate entry array cost two
+// dependent misses per lookup, this costs one.
 //
-// Entries 0 and 1 are the list sentinels; a list's next from its sentinel is
+// Each slot is split in two parallel arrays by how often it is touched:
+// slots holds what every lookup reads (hash, key, value, expiry, segment,
+// reference bit, size), 64 bytes for a pointer value so that one cache
+// line serves a Get; links holds the two LRU list links and the rare long
+// key, read only when an entry moves between or within the lists.
+//
+// Slot indexes are int32. Slots 0 and 1 are the list sentinels, never part
+// of the table; bucket b of the table is slot firstEntry+b. Each segment is
+// a circular doubly linked list through links: next from its sentinel is
 // its most recently used entry, prev its least recently used.
 //
-// Keys are found through table, an open-addressing hash table with linear
-// probing. Each bucket is one uint64: the low 32 bits of the key's hash in
-// the high half and the entry index in the low half (0, a sentinel's index,
-// marks an empty bucket). The table doubles at three quarters full, so a
-// growing table costs 11 to 21 bytes per entry, about half of a Go
-// map[string]int32, and halves when a sixteenth full. A lookup usually
-// touches one bucket cache line and then the entry, which holds short keys
-// itself (see shortKeyLen). The hash is the per-Cache seeded maphash already
-// computed to choose the shard, so keys are hashed once and a peer cannot
-// predict collisions. Deletion shifts later buckets back (no tombstones),
-// so probe sequences never degrade.
+// The bucket is chosen by the low 32 bits of the per-Cache seeded maphash
+// already computed to pick the shard (kept in the slot, so it is never
+// recomputed), so keys are hashed once and a peer cannot predict
+// collisions. The table doubles at three quarters full and halves when a
+// sixteenth full, so a cache of pointer values that has not shrunk costs
+// 117 to 235 bytes per entry. Deletion shifts later slots of the probe run back (no
+// tombstones), so probe sequences never degrade; a slot that moves has its
+// list neighbours repointed, and the last vacated slot is zeroed.
 
 type segment uint8
 
 const (
-	segFree      segment = iota // entry is on the free list
+	segFree      segment = iota // slot is empty
 	segProbation                // entered by Put, not yet hit
 	segProtected                // hit at least once since entering
 )
@@ -44,54 +52,34 @@ const (
 func sentinel(seg segment) int32 { return int32(seg) - 1 }
 
 // Keys up to shortKeyLen bytes (TLS 1.2 session IDs, RFC 5246 Section
-// 7.4.1.2, and our own ticket identities) are stored inside the entry. With
-// the table bucket already fetched, a lookup then reads one entry and
-// nothing else, instead of following the key's pointer to a third random
-// place in memory; under the shard lock those misses cannot overlap, so
-// each one costs throughput directly. It also saves one heap object per
-// entry. Longer keys (client cache keys) live in long.
+// 7.4.1.2, and our own ticket identities) are stored inside the slot, so
+// that comparing the key reads the cache line already fetched rather than
+// following a pointer to a third random place in memory; it also saves a
+// heap object per entry. Longer keys (client cache keys) live in links.
 const (
 	shortKeyLen = 32
-	longKeyMark = 0xff // keyLen of an entry whose key is in long
+	longKeyMark = 0xff // keyLen of an entry whose key is in links.long
 )
 
-// The fields a lookup reads (key, value, expiry, segment, stamp) come
-// first so that they share as few cache lines as possible.
-type entry[V any] struct {
-	short   [shortKeyLen]byte
-	keyLen  uint8 // bytes of short in use, or longKeyMark
-	seg     segment
-	size    uint32
-	value   V
-	expires int64 // Unix nanoseconds; math.MaxInt64 means never
-	prev    int32
-	next    int32  // on the free list: the next free entry
-	stamp   uint32 // shard.promotions when last put at the front of protected
-	hash    uint32 // low half of the key's hash, to find its bucket again
-	long    string
+// slot is the part of an entry that lookups read. The field order packs it
+// into 64 bytes (one cache line) when V is one word.
+type slot[V any] struct {
+	hash   uint32 // low half of the key's hash: its home bucket and tag
+	keyLen uint8  // bytes of short in use, or longKeyMark
+	seg    segment
+	// referenced marks a protected entry of a clock shard used since it
+	// was last at the front of protected (see shard.clock).
+	referenced bool
+	size       uint32
+	short      [shortKeyLen]byte
+	value      V
+	expires    int64 // Unix nanoseconds; math.MaxInt64 means never
 }
 
-func (e *entry[V]) setKey(key string) {
-	if len(key) <= shortKeyLen {
-		e.keyLen = uint8(copy(e.short[:], key))
-		return
-	}
-	e.keyLen = longKeyMark
-	e.long = key
-}
-
-func (e *entry[V]) hasKey(key string) bool {
-	if e.keyLen == longKeyMark {
-		return e.long == key
-	}
-	return int(e.keyLen) == len(key) && string(e.short[:e.keyLen]) == key
-}
-
-func (e *entry[V]) key() string {
-	if e.keyLen == longKeyMark {
-		return e.long
-	}
-	return string(e.short[:e.keyLen])
+// link is the part of an entry that only list moves and long keys read.
+type link struct {
+	prev, next int32
+	long       string
 }
 
 type removal[V any] struct {
@@ -103,9 +91,9 @@ type removal[V any] struct {
 type shard[V any] struct {
 	mu sync.Mutex
 
-	table   []uint64 // len is a power of two; see above
-	entries []entry[V]
-	free    int32 // head of the free list, or noEntry
+	slots []slot[V] // firstEntry + a power of two; see above
+	links []link    // parallel to slots
+	mask  int       // table size - 1
 
 	count [3]int   // entries per segment, indexed by segment
 	bytes [3]int64 // sizes per segment, indexed by segment
@@ -116,13 +104,16 @@ type shard[V any] struct {
 	maxProtectedBytes   int64
 	collect             bool // record removals for OnRemove
 
-	// promotions counts moves to the front of the protected segment. An
-	// entry with promotions-stamp < k has at most k entries in front of it,
-	// because only such moves push it back.
-	promotions uint32
-	// freshWindow is how many protected positions at the front count as
-	// fresh: a hit there leaves the entry where it is (see get).
-	freshWindow uint32
+	// clock replaces moves within the protected segment by a reference
+	// bit: a hit (or a replacing Put) on a protected entry only marks it,
+	// and the entry goes back to the front of protected when it reaches
+	// the tail marked, instead of being demoted (CLOCK's second chance).
+	// Relinking an entry writes its two neighbours and the old front, three
+	// cache misses on a large shard, where the mark writes only the line
+	// the lookup already fetched. Set in shards whose protected segment
+	// may hold at least clockMinProtected entries; smaller ones keep exact
+	// LRU order.
+	clock bool
 
 	// Keep neighbouring shards' locks off each other's cache lines.
 	_ [64]byte
@@ -130,13 +121,15 @@ type shard[V any] struct {
 
 const minTableSize = 16
 
+// maxShardEntries keeps the table (grown at three quarters full) at most
+// 1<<30 slots, so that slot indexes fit in an int32.
+const maxShardEntries = 3 << 28
+
 func (s *shard[V]) init(maxEntries int, maxBytes int64, collect bool) {
-	s.table = make([]uint64, minTableSize)
-	s.entries = make([]entry[V], firstEntry, firstEntry+min(maxEntries, 64))
+	s.allocTable(minTableSize)
 	for _, h := range []int32{probationHead, protectedHead} {
-		s.entries[h].prev, s.entries[h].next = h, h
+		s.links[h].prev, s.links[h].next = h, h
 	}
-	s.free = noEntry
 	s.maxEntries = maxEntries
 	s.maxBytes = maxBytes
 	// The protected segment gets at most 80% of the room, so that probation
@@ -147,93 +140,139 @@ func (s *shard[V]) init(maxEntries int, maxBytes int64, collect bool) {
 		s.maxProtectedBytes = maxBytes / 10 * 8
 	}
 	s.collect = collect
-	// Small caches keep exact LRU order; large ones tolerate disorder
-	// within the front quarter of protected, far from eviction.
-	if s.maxProtectedEntries >= freshWindowMinProtected {
-		s.freshWindow = uint32(min(s.maxProtectedEntries/4, math.MaxInt32))
-	}
+	s.clock = s.maxProtectedEntries >= clockMinProtected
 }
 
-// freshWindowMinProtected is the protected size below which every hit moves
-// its entry to the front.
-const freshWindowMinProtected = 256
+// clockMinProtected is the protected size below which every hit moves its
+// entry to the front.
+const clockMinProtected = 256
 
-// lookup returns the bucket holding key and its entry index, or the empty
-// bucket where key would go and noEntry.
-func (s *shard[V]) lookup(key string, hash uint32) (int, int32) {
-	mask := len(s.table) - 1
+func (s *shard[V]) allocTable(size int) {
+	s.slots = make([]slot[V], firstEntry+size)
+	s.links = make([]link, firstEntry+size)
+	s.mask = size - 1
+}
+
+func (s *shard[V]) tableSize() int { return s.mask + 1 }
+
+func (s *shard[V]) hasKey(i int32, key string) bool {
+	e := &s.slots[i]
+	if e.keyLen == longKeyMark {
+		return s.links[i].long == key
+	}
+	return int(e.keyLen) == len(key) && string(e.short[:e.keyLen]) == key
+}
+
+func (s *shard[V]) key(i int32) string {
+	e := &s.slots[i]
+	if e.keyLen == longKeyMark {
+		return s.links[i].long
+	}
+	return string(e.short[:e.keyLen])
+}
+
+// lookup returns the slot holding key and true, or the empty slot where key
+// would go and false.
+func (s *shard[V]) lookup(key string, hash uint32) (int32, bool) {
+	mask := s.mask
 	for b := int(hash) & mask; ; b = (b + 1) & mask {
-		v := s.table[b]
-		if v == 0 {
-			return b, noEntry
+		i := int32(firstEntry + b)
+		e := &s.slots[i]
+		if e.seg == segFree {
+			return i, false
 		}
-		if uint32(v>>32) == hash {
-			if i := int32(uint32(v)); s.entries[i].hasKey(key) {
-				return b, i
-			}
+		if e.hash == hash && s.hasKey(i, key) {
+			return i, true
 		}
 	}
 }
 
-// bucketOf returns the bucket that points at entry i, which must be indexed.
-func (s *shard[V]) bucketOf(i int32) int {
-	mask := len(s.table) - 1
-	want := uint64(s.entries[i].hash)<<32 | uint64(uint32(i))
-	b := int(s.entries[i].hash) & mask
-	for s.table[b] != want {
-		b = (b + 1) & mask
+// fill stores a new entry's key and hash in empty slot i, found by lookup.
+// The caller sets the rest and links it.
+func (s *shard[V]) fill(i int32, key string, hash uint32) {
+	e := &s.slots[i]
+	e.hash = hash
+	if len(key) <= shortKeyLen {
+		e.keyLen = uint8(copy(e.short[:], key))
+		return
 	}
-	return b
+	e.keyLen = longKeyMark
+	// A copy, so that the caller's key (often converted from a []byte of
+	// the ClientHello) does not escape and need not be allocated.
+	s.links[i].long = strings.Clone(key)
 }
 
-// index records entry i (whose key and hash are set) in empty bucket b, found
-// by lookup, growing the table to keep it at most three quarters full.
-func (s *shard[V]) index(b int, i int32) {
-	hash := s.entries[i].hash
-	s.table[b] = uint64(hash)<<32 | uint64(uint32(i))
-	if n := s.len() + 1; n*4 > len(s.table)*3 {
-		s.resize(len(s.table) * 2)
-	}
-}
-
-// unindex empties bucket b and closes the gap (backward shift deletion for
-// linear probing): each later bucket of the probe run
+// unindex empties slot i, already unlinked, and closes the gap (backward
+// shift deletion for linear probing): each later slot of the probe run
 // moves back into the hole if its home bucket allows, so that every key
-// stays reachable from its home without tombstones.
-func (s *shard[V]) unindex(b int) {
-	mask := len(s.table) - 1
-	hole := b
-	for next := (hole + 1) & mask; s.table[next] != 0; next = (next + 1) & mask {
-		v := s.table[next]
-		home := int(uint32(v>>32)) & mask
-		// v may fill the hole if the hole lies on its probe path, that is
-		// no further from next (going backwards) than its home is.
+// stays reachable from its home without tombstones. The last hole is
+// zeroed, dropping the cache's references to the key and the value.
+func (s *shard[V]) unindex(i int32) {
+	mask := s.mask
+	hole := int(i) - firstEntry
+	for next := (hole + 1) & mask; s.slots[firstEntry+next].seg != segFree; next = (next + 1) & mask {
+		home := int(s.slots[firstEntry+next].hash) & mask
+		// The entry at next may fill the hole if the hole lies on its probe
+		// path, that is no further from next (going backwards) than its
+		// home is.
 		if (next-home)&mask >= (next-hole)&mask {
-			s.table[hole] = v
+			s.move(int32(firstEntry+next), int32(firstEntry+hole))
 			hole = next
 		}
 	}
-	s.table[hole] = 0
-	// Shrink when a burst of removals leaves the table a sixteenth full,
-	// so memory follows the entry count down again.
-	if len(s.table) > minTableSize && s.len()*16 < len(s.table) {
-		s.resize(len(s.table) / 2)
+	s.slots[firstEntry+hole] = slot[V]{}
+	s.links[firstEntry+hole] = link{}
+}
+
+// move copies the entry in slot from to slot to and repoints its list
+// neighbours at it. An entry that is indexed but unlinked (being replaced
+// by put) has no neighbours pointing at it, so it must not be moved; put
+// never removes other entries while one is unlinked.
+func (s *shard[V]) move(from, to int32) {
+	s.slots[to] = s.slots[from]
+	l := s.links[from]
+	s.links[to] = l
+	s.links[l.prev].next = to
+	s.links[l.next].prev = to
+}
+
+// shrinkIfSparse halves the table when removals have left it a sixteenth
+// full, so that memory follows the entry count down again.
+func (s *shard[V]) shrinkIfSparse() {
+	if s.tableSize() > minTableSize && s.len()*16 < s.tableSize() {
+		s.resize(s.tableSize() / 2)
 	}
 }
 
+// growIfFull doubles the table when it is over three quarters full.
+func (s *shard[V]) growIfFull() {
+	if s.len()*4 > s.tableSize()*3 {
+		s.resize(s.tableSize() * 2)
+	}
+}
+
+// resize rebuilds the table with size buckets, keeping both lists' order.
+// Every indexed entry must be linked.
 func (s *shard[V]) resize(size int) {
-	old := s.table
-	s.table = make([]uint64, size)
-	mask := size - 1
-	for _, v := range old {
-		if v == 0 {
-			continue
+	oldLinks := s.links
+	oldSlots := s.slots
+	s.allocTable(size)
+	// Walking the lists from least to most recently used and pushing each
+	// entry at the front rebuilds them in the same order.
+	s.links[probationHead] = link{prev: probationHead, next: probationHead}
+	s.links[protectedHead] = link{prev: protectedHead, next: protectedHead}
+	for _, h := range []int32{probationHead, protectedHead} {
+		for j := oldLinks[h].prev; j != h; j = oldLinks[j].prev {
+			e := &oldSlots[j]
+			b := int(e.hash) & s.mask
+			for s.slots[firstEntry+b].seg != segFree {
+				b = (b + 1) & s.mask
+			}
+			i := int32(firstEntry + b)
+			s.slots[i] = *e
+			s.links[i].long = oldLinks[j].long
+			s.linkFront(i, h)
 		}
-		b := int(uint32(v>>32)) & mask
-		for s.table[b] != 0 {
-			b = (b + 1) & mask
-		}
-		s.table[b] = v
 	}
 }
 
@@ -242,56 +281,41 @@ func (s *shard[V]) len() int { return s.count[segProbation] + s.count[segProtect
 func (s *shard[V]) totalBytes() int64 { return s.bytes[segProbation] + s.bytes[segProtected] }
 
 func (s *shard[V]) unlink(i int32) {
-	e := &s.entries[i]
-	s.entries[e.prev].next = e.next
-	s.entries[e.next].prev = e.prev
+	l := &s.links[i]
+	s.links[l.prev].next = l.next
+	s.links[l.next].prev = l.prev
+	e := &s.slots[i]
 	s.count[e.seg]--
 	s.bytes[e.seg] -= int64(e.size)
 }
 
+// linkFront puts slot i at the front of the list of sentinel h.
+func (s *shard[V]) linkFront(i, h int32) {
+	l := &s.links[i]
+	l.prev = h
+	l.next = s.links[h].next
+	s.links[l.next].prev = i
+	s.links[h].next = i
+}
+
 // pushFront makes slot i the most recently used entry of seg.
 func (s *shard[V]) pushFront(i int32, seg segment) {
-	h := sentinel(seg)
-	e := &s.entries[i]
+	e := &s.slots[i]
 	e.seg = seg
-	if seg == segProtected {
-		s.promotions++
-		e.stamp = s.promotions
-	}
-	e.prev = h
-	e.next = s.entries[h].next
-	s.entries[e.next].prev = i
-	s.entries[h].next = i
+	e.referenced = false
+	s.linkFront(i, sentinel(seg))
 	s.count[seg]++
 	s.bytes[seg] += int64(e.size)
 }
 
-func (s *shard[V]) alloc() int32 {
-	if i := s.free; i != noEntry {
-		s.free = s.entries[i].next
-		return i
-	}
-	s.entries = append(s.entries, entry[V]{})
-	return int32(len(s.entries) - 1)
-}
-
-// release returns slot i, already unlinked and out of the index, to the free
-// list, dropping the cache's references to the key and the value.
-func (s *shard[V]) release(i int32) {
-	s.entries[i] = entry[V]{next: s.free, seg: segFree}
-	s.free = i
-}
-
-// remove takes entry i out of the cache entirely.
+// remove takes entry i out of the cache entirely. It does not shrink the
+// table, so that callers may go on using slot indexes; see shrinkIfSparse.
 func (s *shard[V]) remove(i int32, why RemoveReason, removed []removal[V]) []removal[V] {
-	e := &s.entries[i]
 	if s.collect {
-		removed = append(removed, removal[V]{key: e.key(), value: e.value, why: why})
+		removed = append(removed, removal[V]{key: s.key(i), value: s.slots[i].value, why: why})
 	}
-	b := s.bucketOf(i)
 	s.unlink(i)
-	s.unindex(b)
-	s.release(i)
+	s.unindex(i)
 	return removed
 }
 
@@ -300,9 +324,9 @@ func (s *shard[V]) remove(i int32, why RemoveReason, removed []removal[V]) []rem
 func (s *shard[V]) makeRoom(size uint32, removed []removal[V]) (int, []removal[V]) {
 	evicted := 0
 	for s.len() > 0 && (s.len()+1 > s.maxEntries || s.totalBytes()+int64(size) > s.maxBytes) {
-		victim := s.entries[probationHead].prev
+		victim := s.links[probationHead].prev
 		if s.count[segProbation] == 0 {
-			victim = s.entries[protectedHead].prev
+			victim = s.links[protectedHead].prev
 		}
 		removed = s.remove(victim, Evicted, removed)
 		evicted++
@@ -312,50 +336,92 @@ func (s *shard[V]) makeRoom(size uint32, removed []removal[V]) (int, []removal[V
 
 // rebalance demotes the protected segment's least recently used entries to
 // the front of probation while the segment is over its share, giving them
-// one more chance before eviction.
+// one more chance before eviction. In a clock shard a referenced entry at
+// the tail goes back to the front of protected instead, unreferenced;
+// each hit sets at most one reference that this clears, so the loop is
+// amortized constant time per operation.
 func (s *shard[V]) rebalance() {
 	for s.count[segProtected] > s.maxProtectedEntries || s.bytes[segProtected] > s.maxProtectedBytes {
-		i := s.entries[protectedHead].prev
+		i := s.links[protectedHead].prev
 		s.unlink(i)
+		if s.slots[i].referenced {
+			s.pushFront(i, segProtected)
+			continue
+		}
 		s.pushFront(i, segProbation)
 	}
 }
 
+// touch records a use of linked entry i: a move to the front of its
+// segment, or in a clock shard just a mark if it is protected.
+func (s *shard[V]) touch(i int32) {
+	e := &s.slots[i]
+	if e.seg == segProtected {
+		if s.clock {
+			if !e.referenced { // no store, so no dirty line, when set
+				e.referenced = true
+			}
+			return
+		}
+		if s.links[protectedHead].next == i {
+			return // already most recently used
+		}
+	}
+	seg := e.seg
+	s.unlink(i)
+	s.pushFront(i, seg)
+}
+
 func (s *shard[V]) put(key string, hash uint32, v V, size uint32, expires int64) (int, []removal[V]) {
 	var removed []removal[V]
-	b, i := s.lookup(key, hash)
-	exists := i != noEntry
-	seg := segProbation
-	if exists {
-		// Replacing: take the old entry out of its list so that its bytes
-		// do not count and it cannot be chosen as a victim below.
-		seg = s.entries[i].seg
-		s.unlink(i)
-	}
+	i, exists := s.lookup(key, hash)
 	if int64(size) > s.maxBytes {
 		// No eviction could make this fit; refuse it rather than empty the
 		// shard. The old value, if any, is dropped as stale.
 		if exists {
-			s.unindex(b)
-			s.release(i)
+			s.unlink(i)
+			s.unindex(i)
+			s.shrinkIfSparse()
 		}
 		if s.collect {
-			removed = append(removed, removal[V]{key: key, value: v, why: Evicted})
+			// Cloned so that key does not escape (see fill).
+			removed = append(removed, removal[V]{key: strings.Clone(key), value: v, why: Evicted})
 		}
 		return 1, removed
 	}
-	evicted, removed := s.makeRoom(size, removed)
-	if !exists {
-		if evicted > 0 {
-			// Evictions shift buckets back; find the empty one again.
-			b, _ = s.lookup(key, hash)
+	seg := segProbation
+	if exists {
+		// Replacing: the entry keeps its segment and counts as used (see
+		// touch); its old size no longer counts.
+		e := &s.slots[i]
+		seg = e.seg
+		if s.totalBytes()-int64(e.size)+int64(size) <= s.maxBytes {
+			// The common case: nothing to evict, so the entry keeps its
+			// slot.
+			s.bytes[seg] += int64(size) - int64(e.size)
+			e.value = v
+			e.size = size
+			e.expires = expires
+			s.touch(i)
+			if seg == segProtected {
+				s.rebalance()
+			}
+			return 0, nil
 		}
-		i = s.alloc()
-		s.entries[i].setKey(key)
-		s.entries[i].hash = hash
-		s.index(b, i)
+		s.unlink(i)
+		// Evictions shift slots, and an unlinked entry must not be moved
+		// (see move), so take the old entry out of the table too and
+		// insert the new value afresh, in the old entry's segment. The
+		// old value is replaced, not removed: OnRemove is not told.
+		s.unindex(i)
 	}
-	e := &s.entries[i]
+	evicted, removed := s.makeRoom(size, removed)
+	if exists || evicted > 0 {
+		// Removals shift slots back; find the empty one again.
+		i, _ = s.lookup(key, hash)
+	}
+	s.fill(i, key, hash)
+	e := &s.slots[i]
 	e.value = v
 	e.size = size
 	e.expires = expires
@@ -363,73 +429,85 @@ func (s *shard[V]) put(key string, hash uint32, v V, size uint32, expires int64)
 	if seg == segProtected {
 		s.rebalance()
 	}
+	s.growIfFull()
 	return evicted, removed
 }
 
 func (s *shard[V]) get(key string, hash uint32, now int64, noAutoClear bool) (V, Result, []removal[V]) {
 	var zero V
-	_, i := s.lookup(key, hash)
-	if i == noEntry {
+	i, ok := s.lookup(key, hash)
+	if !ok {
 		return zero, Miss, nil
 	}
-	e := &s.entries[i]
+	e := &s.slots[i]
 	if now >= e.expires {
 		if noAutoClear {
 			return zero, ExpiredEntry, nil
 		}
-		return zero, ExpiredEntry, s.remove(i, Expired, nil)
+		removed := s.remove(i, Expired, nil)
+		s.shrinkIfSparse()
+		return zero, ExpiredEntry, removed
 	}
 	v := e.value
-	// A hit on an entry already near the front of protected would gain
-	// nothing but cost three scattered writes to relink it (its neighbours
-	// and the old front), which dominate a Get on a large cache. Eviction
-	// order is unaffected: such an entry is far from the tail.
-	if e.seg == segProtected && (s.promotions-e.stamp < s.freshWindow || s.entries[protectedHead].next == i) {
+	if e.seg == segProtected {
+		s.touch(i)
 		return v, Hit, nil
 	}
-	wasProbation := e.seg == segProbation
 	s.unlink(i)
 	s.pushFront(i, segProtected)
-	if wasProbation {
-		s.rebalance()
-	}
+	s.rebalance()
 	return v, Hit, nil
 }
 
 func (s *shard[V]) take(key string, hash uint32, now int64, noAutoClear bool) (V, Result, []removal[V]) {
 	var zero V
-	_, i := s.lookup(key, hash)
-	if i == noEntry {
+	i, ok := s.lookup(key, hash)
+	if !ok {
 		return zero, Miss, nil
 	}
-	e := &s.entries[i]
+	e := &s.slots[i]
 	if now >= e.expires {
 		if noAutoClear {
 			return zero, ExpiredEntry, nil
 		}
-		return zero, ExpiredEntry, s.remove(i, Expired, nil)
+		removed := s.remove(i, Expired, nil)
+		s.shrinkIfSparse()
+		return zero, ExpiredEntry, removed
 	}
 	v := e.value
-	return v, Hit, s.remove(i, Taken, nil)
+	removed := s.remove(i, Taken, nil)
+	s.shrinkIfSparse()
+	return v, Hit, removed
 }
 
 func (s *shard[V]) delete(key string, hash uint32) (bool, []removal[V]) {
-	_, i := s.lookup(key, hash)
-	if i == noEntry {
+	i, ok := s.lookup(key, hash)
+	if !ok {
 		return false, nil
 	}
-	return true, s.remove(i, Deleted, nil)
+	removed := s.remove(i, Deleted, nil)
+	s.shrinkIfSparse()
+	return true, removed
 }
 
+// flush removes every entry expired at now. It walks the table in slot
+// order; removing the entry at i may shift a later entry of the probe run
+// into i, so i is examined again before moving on. A run that wraps past
+// the end may shift already examined (live) entries from the start of the
+// table to its end, where they are harmlessly examined again; no entry
+// moves from an unexamined slot to an examined one other than i.
 func (s *shard[V]) flush(now int64) (int, []removal[V]) {
 	var removed []removal[V]
 	n := 0
-	for i := int32(firstEntry); int(i) < len(s.entries); i++ {
-		e := &s.entries[i]
+	for i := int32(firstEntry); int(i) < len(s.slots); {
+		e := &s.slots[i]
 		if e.seg != segFree && now >= e.expires {
 			removed = s.remove(i, Flushed, removed)
 			n++
+			continue
 		}
+		i++
 	}
+	s.shrinkIfSparse()
 	return n, removed
 }
