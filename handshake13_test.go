@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/reprise-tls/reprise/internal/peertest"
@@ -351,5 +353,152 @@ func TestCryptoTLSHelloRetryRequest13(t *testing.T) {
 		if st := srv.ConnectionState(); !st.HelloRetryRequest || st.CurveID != CurveP384 {
 			t.Fatalf("state %+v", st)
 		}
+	})
+}
+
+func init() {
+	// BenchmarkHandshake (bench_test.go) runs these beside the TLS 1.2
+	// cases. Key exchange is X25519 on both sides, as in those cases.
+	rServer := func(b *testing.B) *Config {
+		s := testServerConfig(b)
+		s.CurvePreferences = []CurveID{X25519}
+		return s
+	}
+	rClient := func(b *testing.B) *Config {
+		c := testClientConfig(b)
+		c.CurvePreferences = []CurveID{X25519}
+		return c
+	}
+	goServer := func(b *testing.B) *tls.Config {
+		return &tls.Config{Certificates: []tls.Certificate{peertest.Certs(b, peertest.ECDSAP256).TLSCertificate()},
+			CurvePreferences: []tls.CurveID{tls.X25519}}
+	}
+	goClient := func(b *testing.B) *tls.Config {
+		return &tls.Config{ServerName: "localhost", RootCAs: peertest.CAPool(b), CurvePreferences: []tls.CurveID{tls.X25519}}
+	}
+	tls13BenchCases = append(tls13BenchCases,
+		benchCase{name: "tls13-full",
+			reprise: func(b *testing.B) (*Config, *Config) { return rClient(b), rServer(b) },
+			crypto:  func(b *testing.B) (*tls.Config, *tls.Config) { return goClient(b), goServer(b) }},
+		benchCase{name: "tls13-psk",
+			// One connection that reads its tickets; every handshake then
+			// offers its session (stateless tickets may be offered again).
+			reprise: func(b *testing.B) (*Config, *Config) {
+				c, s := rClient(b), rServer(b)
+				client, server, cerr, serr := handshakePair(b, c, s)
+				if cerr != nil || serr != nil {
+					b.Fatal(cerr, serr)
+				}
+				exchange(b, client, server)
+				c.Session = client.Session()
+				return c, s
+			},
+			crypto: func(b *testing.B) (*tls.Config, *tls.Config) {
+				c, s := goClient(b), goServer(b)
+				c.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+				a, p := memPipe()
+				go echoOnce(tls.Server(p, s))
+				conn := tls.Client(a, c)
+				if _, err := conn.Write([]byte("hello")); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(conn, make([]byte, 5)); err != nil {
+					b.Fatal(err)
+				}
+				return c, s
+			}},
+	)
+}
+
+// recordWrites wraps a net.Conn and keeps a copy of everything written.
+type recordWrites struct {
+	net.Conn
+	mu  sync.Mutex
+	out []byte
+}
+
+func (r *recordWrites) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	r.out = append(r.out, p...)
+	r.mu.Unlock()
+	return r.Conn.Write(p)
+}
+
+func (r *recordWrites) bytes() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return bytes.Clone(r.out)
+}
+
+// flights13 runs one TLS 1.3 handshake and returns what each side wrote.
+func flights13(t testing.TB, ccfg, scfg *Config) (client, server []byte) {
+	a, b := memPipe()
+	ca, sb := &recordWrites{Conn: a}, &recordWrites{Conn: b}
+	c, s := Client(ca, ccfg), Server(sb, scfg)
+	errc := make(chan error, 1)
+	go func() { errc <- s.Handshake() }()
+	if err := c.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	return ca.bytes(), sb.bytes()
+}
+
+// FuzzServerHandshake13 feeds a TLS 1.3 server arbitrary client flights,
+// seeded with real ones: a full handshake, one that needs a
+// HelloRetryRequest, and a resumption whose ticket and binder verify, so
+// that mutations reach the PSK decision and beyond. Nothing may panic or
+// hang.
+func FuzzServerHandshake13(f *testing.F) {
+	scfg := testServerConfig(f)
+	// Fixed ticket keys: fuzz workers are other processes, and the
+	// resumption seed's ticket must open in them too.
+	ring, err := newTicketRing([]ticketKey{{Name: [16]byte{'f', 'u', 'z', 'z'}, AESKey: make([]byte, 32), HMACKey: make([]byte, 32)}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	scfg.TicketKeys = &TicketKeys{ring: ring}
+	// X25519 only: ML-KEM under the fuzzer's coverage instrumentation
+	// would make every execution slow.
+	clientConfig := func() *Config {
+		c := testClientConfig(f)
+		c.CurvePreferences = []CurveID{X25519, CurveP384}
+		return c
+	}
+	full, _ := flights13(f, clientConfig(), scfg)
+	f.Add(full)
+	retry := scfg.Clone()
+	retry.CurvePreferences = []CurveID{CurveP384}
+	hrr, _ := flights13(f, clientConfig(), retry)
+	f.Add(hrr)
+	client, server, cerr, serr := handshakePair(f, clientConfig(), scfg)
+	if cerr != nil || serr != nil {
+		f.Fatal(cerr, serr)
+	}
+	exchange(f, client, server)
+	ccfg := clientConfig()
+	ccfg.Session = client.Session()
+	psk, _ := flights13(f, ccfg, scfg)
+	f.Add(psk)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		Server(&rwConn{Reader: bytes.NewReader(data)}, scfg).Handshake()
+	})
+}
+
+// FuzzClientHandshake13 feeds a TLS 1.3 client arbitrary server flights,
+// seeded with a real full handshake and a real HelloRetryRequest.
+func FuzzClientHandshake13(f *testing.F) {
+	scfg := testServerConfig(f)
+	_, full := flights13(f, testClientConfig(f), scfg)
+	f.Add(full)
+	retry := scfg.Clone()
+	retry.CurvePreferences = []CurveID{CurveP384}
+	_, hrr := flights13(f, testClientConfig(f), retry)
+	f.Add(hrr)
+	ccfg := testClientConfig(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		Client(&rwConn{Reader: bytes.NewReader(data)}, ccfg).Handshake()
 	})
 }
