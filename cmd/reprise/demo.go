@@ -40,6 +40,10 @@ var demoPaths = []demoPath{
 		want: reprise.ResumedSessionID},
 	{name: "TLS 1.2 ticket", version: reprise.VersionTLS12, resume: "TLS 1.2 full",
 		want: reprise.ResumedTicket},
+	{name: "TLS 1.3 full", version: reprise.VersionTLS13,
+		want: reprise.ResumedNone},
+	{name: "TLS 1.3 PSK", version: reprise.VersionTLS13, resume: "TLS 1.3 full",
+		want: reprise.ResumedPSK},
 	// The refused path: a ticket offered under another server name must
 	// not resume (RFC 6066, Section 3), and the server says why.
 	{name: "TLS 1.2 ticket, other SNI", version: reprise.VersionTLS12, serverName: "other.localhost", resume: "TLS 1.2 full",
@@ -144,7 +148,10 @@ A resumed handshake reuses the master secret of an earlier session: no
 certificate, no signature, no key exchange in TLS 1.2, and one round trip.
 By session ID the server keeps the session in its cache; by ticket it keeps
 nothing and the client carries the session sealed under the server's ticket
-key, so more bytes go from client to server. An offered session is refused,
+key, so more bytes go from client to server. TLS 1.3 needs one round trip
+even in full; a PSK resumption skips the certificate and the signature but
+still makes a fresh (EC)DHE exchange (psk_dhe_ke), so that the resumed
+connection keeps forward secrecy. An offered session is refused,
 and a full handshake made instead, when a check fails; the server names the
 check (here the session belongs to another server name, RFC 6066 section 3),
 while the client learns only that the server declined.
@@ -163,6 +170,11 @@ func demoConnect(addr string, p demoPath, roots *x509.CertPool, offer *reprise.S
 		Tracer: func(ev reprise.TraceEvent) {
 			// A round trip is the client waiting for the server after
 			// sending: count each switch from sending to receiving.
+			// Tickets and alerts after the handshake are not part of
+			// the handshake's round trips.
+			if ev.Message == "Alert" || (ev.Message == "NewSessionTicket" && p.version == reprise.VersionTLS13) {
+				return
+			}
 			if !ev.Sent && lastSent.Load() {
 				res.roundTrips++
 			}
