@@ -21,10 +21,10 @@ type client13Offer struct {
 	pskIndex int                   // psk's place in the pre_shared_key identities
 }
 
-// testHookClientHello13, if set, sees every first ClientHello after
-// prepareTLS13, before it is encoded: tests use it to offer what reprise
-// never would.
-var testHookClientHello13 func(*wire.ClientHello)
+// testHookClientHello13, if set, sees every ClientHello before it is
+// encoded (retry: the one answering a HelloRetryRequest): tests use it to
+// offer what reprise never would.
+var testHookClientHello13 func(h *wire.ClientHello, retry bool)
 
 // prepareTLS13 adds the TLS 1.3 parts to hs.hello (built for TLS 1.2
 // already): key shares, psk_key_exchange_modes, a legacy_session_id for
@@ -81,7 +81,7 @@ func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 		}
 	}
 	if testHookClientHello13 != nil {
-		testHookClientHello13(h)
+		testHookClientHello13(h, false)
 	}
 	return o, nil
 }
@@ -363,11 +363,15 @@ func (hs *client13) handleHelloRetryRequest(hrrMsg []byte) error {
 	// One that stays gets a fresh age and a binder over the new transcript.
 	if o.psk != nil {
 		if o.pskSuite.hash != suite.hash {
+			c.state.Refused = RefusedServerDeclined
 			o.psk, o.early = nil, nil
 			h.PSKIdentities, h.PSKBinders = nil, nil
 		} else {
 			h.PSKIdentities[o.pskIndex].ObfuscatedTicketAge = o.obfuscatedAge(c.config.time())
 		}
+	}
+	if testHookClientHello13 != nil {
+		testHookClientHello13(h, true)
 	}
 	raw, err := h.Marshal()
 	if err != nil {

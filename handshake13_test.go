@@ -502,3 +502,54 @@ func FuzzClientHandshake13(f *testing.F) {
 		Client(&rwConn{Reader: bytes.NewReader(data)}, ccfg).Handshake()
 	})
 }
+
+// TestSecondClientHelloChecks: the server accepts a second ClientHello
+// only with its own cookie and the changes RFC 8446, Section 4.1.2 allows.
+func TestSecondClientHelloChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(h *wire.ClientHello)
+		want   Alert
+	}{
+		{"tampered cookie", func(h *wire.ClientHello) { h.Cookie = bytes.Clone(h.Cookie); h.Cookie[len(h.Cookie)-1] ^= 1 }, AlertIllegalParameter},
+		{"no cookie", func(h *wire.ClientHello) { h.Cookie = nil }, AlertIllegalParameter},
+		{"wrong group", func(h *wire.ClientHello) { h.KeyShares[0].Group = uint16(CurveP256) }, AlertIllegalParameter},
+		{"two shares", func(h *wire.ClientHello) { h.KeyShares = append(h.KeyShares, h.KeyShares[0]) }, AlertIllegalParameter},
+		{"other suites", func(h *wire.ClientHello) { h.CipherSuites = h.CipherSuites[1:] }, AlertIllegalParameter},
+		{"other server name", func(h *wire.ClientHello) { h.ServerName = "example.com" }, AlertIllegalParameter},
+		{"early data", func(h *wire.ClientHello) { h.EarlyData = true }, AlertIllegalParameter},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scfg := testServerConfig(t)
+			scfg.CurvePreferences = []CurveID{CurveP384}
+			withHellos13(t, func(h *wire.ClientHello, retry bool) {
+				if retry {
+					tc.change(h)
+				}
+			})
+			_, _, _, serr := handshakePair(t, testClientConfig(t), scfg)
+			wantAlert(t, "server", serr, tc.want, false)
+		})
+	}
+}
+
+// TestCookieFromAnotherHandshake: a cookie opens with our keys but stands
+// for another ClientHello1: the rebuilt transcript would differ, so the
+// server refuses it.
+func TestCookieFromAnotherHandshake(t *testing.T) {
+	scfg := testServerConfig(t)
+	scfg.CurvePreferences = []CurveID{CurveP384}
+	var first []byte
+	withHellos13(t, func(h *wire.ClientHello, retry bool) {
+		if retry {
+			if first == nil {
+				first = h.Cookie
+			} else {
+				h.Cookie = first
+			}
+		}
+	})
+	connect13(t, testClientConfig(t), scfg)
+	_, _, _, serr := handshakePair(t, testClientConfig(t), scfg)
+	wantAlert(t, "server", serr, AlertIllegalParameter, false)
+}

@@ -205,6 +205,7 @@ func TestGnuTLS13(t *testing.T) {
 		t.Run("gnutls-cli/"+g.String(), func(t *testing.T) {
 			scfg := testServerConfig(t)
 			scfg.CurvePreferences = []CurveID{g}
+			hrrs := traceHRR(scfg)
 			addr := serveTCP(t, scfg)
 			out, err := peertest.Run(t, 30*time.Second, "", cli, "--x509cafile", pc.CAFile, "-p", port(addr),
 				"--priority", tls13Only, "--resume", "--waitresumption", "127.0.0.1")
@@ -213,6 +214,11 @@ func TestGnuTLS13(t *testing.T) {
 			}
 			if k := scfg.Counters().Snapshot(); k.PSKResumed != 1 {
 				t.Fatalf("counters %+v", k)
+			}
+			// gnutls-cli sends X25519 and P-256 shares: P-384 needs a
+			// HelloRetryRequest on both connections, the resumed one too.
+			if want := map[bool]int{true: 2, false: 0}[g == CurveP384]; hrrs() != want {
+				t.Fatalf("%d HelloRetryRequests, want %d", hrrs(), want)
 			}
 		})
 	}

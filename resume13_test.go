@@ -21,6 +21,15 @@ func resumeClient13(t *testing.T) *Config {
 
 // withHello13 installs a ClientHello hook for the rest of the test.
 func withHello13(t *testing.T, f func(*wire.ClientHello)) {
+	withHellos13(t, func(h *wire.ClientHello, retry bool) {
+		if !retry {
+			f(h)
+		}
+	})
+}
+
+// withHellos13 is withHello13 for first and retried ClientHellos.
+func withHellos13(t *testing.T, f func(h *wire.ClientHello, retry bool)) {
 	testHookClientHello13 = f
 	t.Cleanup(func() { testHookClientHello13 = nil })
 }
@@ -450,4 +459,39 @@ func TestConcurrentResumption13(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
+}
+
+// TestCryptoTLSResumption13HRR: resumption across a HelloRetryRequest, which
+// recomputes the binder over the new transcript, with crypto/tls on
+// either side.
+func TestCryptoTLSResumption13HRR(t *testing.T) {
+	pc := peertest.Certs(t, peertest.ECDSAP256)
+	t.Run("crypto/tls client", func(t *testing.T) {
+		scfg := testServerConfig(t)
+		scfg.CurvePreferences = []CurveID{CurveP384}
+		ccfg := &tls.Config{ServerName: "localhost", RootCAs: peertest.CAPool(t), ClientSessionCache: tls.NewLRUClientSessionCache(0)}
+		for i := range 3 {
+			a, b := memPipe()
+			srv := Server(b, scfg)
+			go echoOnce(srv)
+			c := tls.Client(a, ccfg)
+			roundTrip(t, c)
+			if st := srv.ConnectionState(); st.DidResume != (i > 0) || !st.HelloRetryRequest {
+				t.Fatalf("connection %d: server %+v", i, st)
+			}
+		}
+	})
+	t.Run("reprise client", func(t *testing.T) {
+		scfg := &tls.Config{Certificates: []tls.Certificate{pc.TLSCertificate()}, CurvePreferences: []tls.CurveID{tls.CurveP384}}
+		ccfg := resumeClient13(t)
+		for i := range 3 {
+			a, b := memPipe()
+			go echoOnce(tls.Server(b, scfg))
+			c := Client(a, ccfg)
+			roundTrip(t, c)
+			if st := c.ConnectionState(); st.DidResume != (i > 0) || !st.HelloRetryRequest {
+				t.Fatalf("connection %d: %+v", i, st)
+			}
+		}
+	})
 }

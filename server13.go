@@ -533,6 +533,9 @@ func (hs *server13) sendNewSessionTickets() error {
 	if n == 0 {
 		n = 2
 	}
+	// Each ticket's nonce is its one-byte index, and nonces must differ
+	// within a connection (RFC 8446, Section 4.6.1) so each PSK does.
+	n = min(n, 256)
 	// Section 4.2.9: "Servers SHOULD NOT send NewSessionTicket with tickets
 	// that are not compatible with the advertised modes".
 	modeOK := slices.Contains(h.PSKModes, wire.PSKModeDHE) ||
