@@ -553,3 +553,136 @@ func TestCookieFromAnotherHandshake(t *testing.T) {
 	_, _, _, serr := handshakePair(t, testClientConfig(t), scfg)
 	wantAlert(t, "server", serr, AlertIllegalParameter, false)
 }
+
+// TestClientChecksServerHello13: the client's checks on a HelloRetryRequest
+// and ServerHello from a server that breaks RFC 8446, Sections 4.1.3,
+// 4.1.4 and 4.2.8.
+func TestClientChecksServerHello13(t *testing.T) {
+	newClient := func(t *testing.T) *client13 {
+		a, _ := memPipe()
+		c := Client(a, testClientConfig(t))
+		c.vers = VersionTLS13
+		ch := &clientHello{c: c}
+		if err := ch.build(); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := ch.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch.t = newTranscript(false)
+		ch.t.add(raw)
+		return &client13{c: c, ch: ch, hello: ch.hello, offer: ch.tls13, t: ch.t}
+	}
+	// parse encodes and decodes sh, as a received message would be.
+	parse := func(t *testing.T, sh *wire.ServerHello) (*wire.ServerHello, []byte) {
+		msg, err := sh.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := new(wire.ServerHello)
+		if err := out.Unmarshal(msg); err != nil {
+			t.Fatal(err)
+		}
+		return out, msg
+	}
+	hrr := func(hs *client13, group CurveID) *wire.ServerHello {
+		return &wire.ServerHello{Vers: VersionTLS12, Random: wire.HelloRetryRequestRandom[:], SessionID: hs.hello.SessionID,
+			CipherSuite: TLS_AES_128_GCM_SHA256, SupportedVersion: VersionTLS13, SelectedGroup: uint16(group)}
+	}
+	serverHello := func(hs *client13, group CurveID, share []byte) *wire.ServerHello {
+		return &wire.ServerHello{Vers: VersionTLS12, Random: make([]byte, 32), SessionID: hs.hello.SessionID,
+			CipherSuite: TLS_AES_128_GCM_SHA256, SupportedVersion: VersionTLS13, KeyShare: wire.KeyShare{Group: uint16(group), Data: share}}
+	}
+	x25519Share := func(t *testing.T) []byte {
+		kx, err := newKeyExchange(nil, X25519)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kx.share()
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, hs *client13) error
+		want Alert
+	}{
+		{"HRR asks for no change", func(t *testing.T, hs *client13) error {
+			hs.sh, _ = parse(t, hrr(hs, 0))
+			_, msg := parse(t, hs.sh)
+			return hs.handleHelloRetryRequest(msg)
+		}, AlertIllegalParameter},
+		{"HRR for a group we sent a share for", func(t *testing.T, hs *client13) error {
+			var msg []byte
+			hs.sh, msg = parse(t, hrr(hs, X25519))
+			return hs.handleHelloRetryRequest(msg)
+		}, AlertIllegalParameter},
+		{"HRR for a group we did not offer", func(t *testing.T, hs *client13) error {
+			var msg []byte
+			hs.sh, msg = parse(t, hrr(hs, 30))
+			return hs.handleHelloRetryRequest(msg)
+		}, AlertIllegalParameter},
+		{"ServerHello suite differs from HRR's", func(t *testing.T, hs *client13) error {
+			var msg []byte
+			hs.sh, msg = parse(t, hrr(hs, CurveP256))
+			if err := hs.handleHelloRetryRequest(msg); err != nil {
+				return err
+			}
+			sh := serverHello(hs, CurveP256, x25519Share(t))
+			sh.CipherSuite = TLS_AES_256_GCM_SHA384
+			hs.sh, msg = parse(t, sh)
+			return hs.processServerHello(msg)
+		}, AlertIllegalParameter},
+		{"ServerHello group differs from HRR's", func(t *testing.T, hs *client13) error {
+			var msg []byte
+			hs.sh, msg = parse(t, hrr(hs, CurveP256))
+			if err := hs.handleHelloRetryRequest(msg); err != nil {
+				return err
+			}
+			hs.sh, msg = parse(t, serverHello(hs, X25519, x25519Share(t)))
+			return hs.processServerHello(msg)
+		}, AlertIllegalParameter},
+		{"session ID not echoed", func(t *testing.T, hs *client13) error {
+			sh := serverHello(hs, X25519, x25519Share(t))
+			sh.SessionID = nil
+			var msg []byte
+			hs.sh, msg = parse(t, sh)
+			return hs.processServerHello(msg)
+		}, AlertIllegalParameter},
+		{"TLS 1.2 suite", func(t *testing.T, hs *client13) error {
+			sh := serverHello(hs, X25519, x25519Share(t))
+			sh.CipherSuite = TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+			var msg []byte
+			hs.sh, msg = parse(t, sh)
+			return hs.processServerHello(msg)
+		}, AlertIllegalParameter},
+		{"share for a group we sent none for", func(t *testing.T, hs *client13) error {
+			var msg []byte
+			hs.sh, msg = parse(t, serverHello(hs, CurveP256, x25519Share(t)))
+			return hs.processServerHello(msg)
+		}, AlertIllegalParameter},
+		{"no key share", func(t *testing.T, hs *client13) error {
+			var msg []byte
+			hs.sh, msg = parse(t, serverHello(hs, 0, nil))
+			return hs.processServerHello(msg)
+		}, AlertMissingExtension},
+		{"invalid X25519 point", func(t *testing.T, hs *client13) error {
+			var msg []byte
+			hs.sh, msg = parse(t, serverHello(hs, X25519, make([]byte, 32)))
+			return hs.processServerHello(msg)
+		}, AlertIllegalParameter},
+		{"TLS 1.2 extension in a TLS 1.3 ServerHello", func(t *testing.T, hs *client13) error {
+			sh := serverHello(hs, X25519, x25519Share(t))
+			sh.ExtendedMasterSecret = true
+			var msg []byte
+			hs.sh, msg = parse(t, sh)
+			return hs.processServerHello(msg)
+		}, AlertIllegalParameter},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.run(t, newClient(t))
+			if a, ok := alertFor(err); !ok || a != tc.want {
+				t.Fatalf("want %v, got %v", tc.want, err)
+			}
+		})
+	}
+}
