@@ -198,7 +198,13 @@ func (hs *server12) runFull() error {
 	if err := hs.readChangeCipherSpecAndFinished(); err != nil {
 		return err
 	}
+	// The client's Finished verified: the session is good. Cache it
+	// before our last flight goes out, so a client that reconnects the
+	// moment it reads our Finished finds it.
 	session := hs.newSession()
+	if session != nil {
+		hs.storeSession(session)
+	}
 	if hs.sendTicket {
 		if err := hs.sendNewSessionTicket(session); err != nil {
 			return err
@@ -211,10 +217,7 @@ func (hs *server12) runFull() error {
 		return err
 	}
 	c.state.Resumption = ResumedNone
-	if session != nil {
-		c.state.session = session
-		hs.storeSession(session)
-	}
+	c.state.session = session
 	return hs.finishState(hs.peerChain)
 }
 

@@ -478,38 +478,51 @@ func TestSetKeysStopsRotation(t *testing.T) {
 	}
 }
 
-// TestConcurrentUse is meant for -race: sealing and opening while keys change.
+// TestConcurrentUse is meant for -race: sealing and opening while a
+// rotating ring rotates, and while a fixed ring's keys are replaced. The
+// two writers are kept on separate rings: SetKeys replaces the whole key
+// list, so a read-modify-write racing with Rotate could legitimately drop
+// the key Rotate just added.
 func TestConcurrentUse(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
-	r, err := NewRotatingRing(nil, 128, time.Minute, time.Hour, t0)
+	rotating, err := NewRotatingRing(nil, 128, time.Minute, time.Hour, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := NewRing([]Key{mustKey(t, 1, 128)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 200 {
+	use := func(r *Ring, g int, rotate bool) {
+		defer wg.Done()
+		for i := range 200 {
+			if rotate {
 				r.Rotate(t0.Add(time.Duration(g*200+i) * time.Second))
-				tk, err := r.Seal(nil, []byte("state"))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if _, st := r.Open(tk); st != Opened && st != OpenedStale {
-					t.Errorf("fresh ticket: %v", st)
-					return
-				}
 			}
-		}()
+			tk, err := r.Seal(nil, []byte("state"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, st := r.Open(tk); st != Opened && st != OpenedStale {
+				t.Errorf("fresh ticket: %v", st)
+				return
+			}
+		}
+	}
+	for g := range 2 {
+		wg.Add(2)
+		go use(rotating, g, true)
+		go use(fixed, g, false)
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for i := range 20 {
-			keys := r.Keys()
-			if err := r.SetKeys(append([]Key{mustKey(t, byte(100+i), 256)}, keys...)); err != nil {
+			// The only writer of fixed, and it keeps every old key, so no
+			// ticket sealed meanwhile can become unknown.
+			if err := fixed.SetKeys(append([]Key{mustKey(t, byte(100+i), 256)}, fixed.Keys()...)); err != nil {
 				t.Error(err)
 				return
 			}
