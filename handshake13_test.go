@@ -362,6 +362,9 @@ func init() {
 	rServer := func(b *testing.B) *Config {
 		s := testServerConfig(b)
 		s.CurvePreferences = []CurveID{X25519}
+		// crypto/tls sends one NewSessionTicket per handshake; reprise
+		// defaults to two (as OpenSSL does). Compare like with like.
+		s.TicketsPerConnection = 1
 		return s
 	}
 	rClient := func(b *testing.B) *Config {
