@@ -51,18 +51,21 @@ func parseBenchJSON(t *testing.T, out string) benchReport {
 // TestBench runs bench against serve in each mode: full handshakes never
 // resume, and in resume mode every measured handshake does.
 func TestBench(t *testing.T) {
-	s := startServe(t, "--max-version", "1.2")
+	s := startServe(t)
 	for _, tc := range []struct {
-		name  string
-		args  []string
-		ratio float64
+		name    string
+		version string
+		args    []string
+		ratio   float64
 	}{
-		{"full", []string{"--mode", "full"}, 0},
-		{"resume by ticket", []string{"--mode", "resume"}, 1},
-		{"resume by session ID", []string{"--mode", "resume", "--no-ticket"}, 1},
+		{"full", "1.2", []string{"--mode", "full"}, 0},
+		{"resume by ticket", "1.2", []string{"--mode", "resume"}, 1},
+		{"resume by session ID", "1.2", []string{"--mode", "resume", "--no-ticket"}, 1},
+		{"TLS 1.3 full", "1.3", []string{"--mode", "full"}, 0},
+		{"TLS 1.3 resume by PSK", "1.3", []string{"--mode", "resume"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"bench", s.addr, "--insecure", "--duration", "1s", "--concurrency", "2", "--max-version", "1.2", "--json"}, tc.args...)
+			args := append([]string{"bench", s.addr, "--insecure", "--duration", "1s", "--concurrency", "2", "--max-version", tc.version, "--json"}, tc.args...)
 			r := mustSucceed(t, args...)
 			rep := parseBenchJSON(t, r.stdout)
 			if rep.Handshakes == 0 || rep.Errors != 0 {
