@@ -260,3 +260,47 @@ func groupList(g CurveID) string {
 	}
 	return strings.Join(list, ":")
 }
+
+// TestGnuTLSServerSuites12: reprise's client against gnutls-serv for every
+// suite, group and key type.
+func TestGnuTLSServerSuites12(t *testing.T) {
+	peertest.Need(t, "gnutls-serv")
+	// NORMAL plus the CBC suites and SHA-1 MAC, which GnuTLS may leave out.
+	const priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2:+AES-128-CBC:+AES-256-CBC:+SHA1"
+	for _, kind := range []peertest.CertKind{peertest.ECDSAP256, peertest.RSA2048, peertest.Ed25519} {
+		pc := peertest.Certs(t, kind)
+		addr, _ := peertest.GnuTLSServer(t, "--x509certfile", pc.CertFile, "--x509keyfile", pc.KeyFile, "--echo", "--priority", priority)
+		for _, s := range cipherSuites {
+			if s.tls13 || !suiteFitsKey(s, pc.Key.Public()) {
+				continue
+			}
+			for _, g := range []CurveID{X25519, CurveP256, CurveP384} {
+				ccfg := testClientConfig(t)
+				ccfg.CipherSuites = []uint16{s.id}
+				ccfg.CurvePreferences = []CurveID{g}
+				if kind == peertest.ECDSAP256 && g != CurveP256 {
+					// The certificate's curve (RFC 8422, 5.1.1), listed
+					// after g.
+					ccfg.CurvePreferences = append(ccfg.CurvePreferences, CurveP256)
+				}
+				c, err := DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, ccfg)
+				if err != nil {
+					t.Fatalf("%v %s %v: %v", kind, s.name, g, err)
+				}
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := c.Write([]byte("ping\n")); err != nil {
+					t.Fatal(err)
+				}
+				buf := make([]byte, 5)
+				if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping\n" {
+					t.Fatalf("%v %s %v: echo %q %v", kind, s.name, g, buf, err)
+				}
+				st := c.ConnectionState()
+				if st.CipherSuite != s.id || st.CurveID != g {
+					t.Fatalf("%v %s %v: got %s %v", kind, s.name, g, CipherSuiteName(st.CipherSuite), st.CurveID)
+				}
+				c.Close()
+			}
+		}
+	}
+}
