@@ -55,14 +55,13 @@ func ExpandLabel(h crypto.Hash, secret []byte, label string, context []byte, len
 	if len(label) > maxLabelLength13 || len(context) > maxContextLength13 || length < 0 || length > 255*h.Size() {
 		panic("keysched: HKDF-Expand-Label parameters out of range")
 	}
-	info := make([]byte, 0, 2+1+len(labelPrefix13)+len(label)+1+len(context))
-	info = append(info, byte(length>>8), byte(length))
-	info = append(info, byte(len(labelPrefix13)+len(label)))
-	info = append(info, labelPrefix13...)
-	info = append(info, label...)
-	info = append(info, byte(len(context)))
-	info = append(info, context...)
-	out, err := hkdf.Expand(h.New, secret, string(info), length)
+	// The HkdfLabel is built by one string concatenation: hkdf.Expand takes
+	// a string, and converting operands inside a concatenation costs no
+	// copy, so each of a handshake's dozens of expansions allocates once.
+	lengths := [3]byte{byte(length >> 8), byte(length), byte(len(labelPrefix13) + len(label))}
+	contextLen := [1]byte{byte(len(context))}
+	info := string(lengths[:]) + labelPrefix13 + label + string(contextLen[:]) + string(context)
+	out, err := hkdf.Expand(h.New, secret, info, length)
 	if err != nil {
 		// Only reachable in FIPS 140-only mode with a secret shorter than
 		// 112 bits; every secret expanded here is h.Size() bytes long.

@@ -178,9 +178,12 @@ func (c *xorNonceAEAD12) open(record []byte, seq uint64) ([]byte, error) {
 
 // aead13 is any AEAD in TLS 1.3 (RFC 8446, Section 5.2 and 5.3).
 type aead13 struct {
-	aead  cipher.AEAD
-	iv    []byte
-	nonce []byte // scratch, len(iv)
+	aead    cipher.AEAD
+	n       int      // nonce length
+	ivBuf   [24]byte // the IV, in the struct so that rekeying allocates less
+	nonceBf [24]byte // scratch for the per-record nonce
+	iv      []byte   // ivBuf[:n]
+	nonce   []byte   // nonceBf[:n]
 }
 
 // NewAEAD13 returns TLS 1.3 protection with aead and the write IV. The
@@ -193,11 +196,14 @@ func NewAEAD13(aead cipher.AEAD, iv []byte) Cipher {
 	if len(iv) != aead.NonceSize() || len(iv) < 8 {
 		panic("record: TLS 1.3 IV length " + strconv.Itoa(len(iv)) + " does not match the AEAD nonce size " + strconv.Itoa(aead.NonceSize()))
 	}
-	return &aead13{
-		aead:  aead,
-		iv:    append([]byte(nil), iv...),
-		nonce: make([]byte, len(iv)),
+	if len(iv) > 24 {
+		panic("record: TLS 1.3 IV of " + strconv.Itoa(len(iv)) + " bytes is longer than any AEAD nonce")
 	}
+	c := &aead13{aead: aead, n: len(iv)}
+	c.iv = c.ivBuf[:len(iv)]
+	c.nonce = c.nonceBf[:len(iv)]
+	copy(c.iv, iv)
+	return c
 }
 
 // NewAESGCM13 returns TLS 1.3 AES-GCM protection for a 16- or 32-byte key
