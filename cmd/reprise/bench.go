@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,15 +31,11 @@ const (
 )
 
 type benchOptions struct {
-	tlsOptions
-	serverName    string
-	insecure      bool
-	caFile        string
+	clientOptions
 	mode          string
 	duration      time.Duration
 	concurrency   int
 	maxHandshakes int
-	noTicket      bool
 	json          bool
 }
 
@@ -64,15 +59,11 @@ type benchReport struct {
 func runBench(args []string, stdout, stderr io.Writer) error {
 	var o benchOptions
 	fs := newFlagSet("bench")
-	o.register(fs, "1.3")
-	fs.StringVar(&o.serverName, "servername", "", "server name for SNI and certificate verification (default: the host)")
-	fs.BoolVar(&o.insecure, "insecure", false, "accept any server certificate (testing only)")
-	fs.StringVar(&o.caFile, "ca", "", "PEM file of trusted CA certificates (default: the system roots)")
+	o.registerClient(fs)
 	fs.StringVar(&o.mode, "mode", "full", "full: offer no session; resume: each worker resumes its previous session")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to run")
 	fs.IntVar(&o.concurrency, "concurrency", runtime.NumCPU(), "connections in flight at once")
 	fs.IntVar(&o.maxHandshakes, "max-handshakes", maxBenchHandshakes, "stop after this many handshakes even if --duration has not passed")
-	fs.BoolVar(&o.noTicket, "no-ticket", false, "offer no session ticket: TLS 1.2 resumes by session ID")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object with the results")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
@@ -99,23 +90,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return usageErrorf("--max-handshakes %d: want 1 to %d", o.maxHandshakes, maxBenchHandshakes)
 	}
 
-	cfg := &reprise.Config{}
-	closeKeyLog, err := o.apply(cfg)
+	cfg, closeKeyLog, err := o.clientConfig(host)
 	defer closeKeyLog()
 	if err != nil {
 		return err
 	}
-	cfg.ServerName = o.serverName
-	if cfg.ServerName == "" {
-		cfg.ServerName = host
-	}
-	cfg.InsecureSkipVerify = o.insecure
-	if o.caFile != "" {
-		if cfg.RootCAs, err = loadCAFile("ca", o.caFile); err != nil {
-			return err
-		}
-	}
-	cfg.SessionTicketsDisabled = o.noTicket
 	if o.mode == "full" {
 		cfg.DisableSessionOffer = true
 	}
@@ -155,20 +134,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return errReported
 	}
 	return nil
-}
-
-// checkHostPort validates HOST:PORT and returns the host.
-func checkHostPort(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || host == "" || port == "" {
-		return "", usageErrorf("bad address %q: want HOST:PORT", addr)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		if _, err := net.LookupPort("tcp", port); err != nil {
-			return "", usageErrorf("bad port in %q", addr)
-		}
-	}
-	return host, nil
 }
 
 // benchRun is one load run: the counters the workers share.

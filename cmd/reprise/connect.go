@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -30,28 +29,20 @@ const (
 )
 
 type connectOptions struct {
-	tlsOptions
-	serverName string
-	insecure   bool
-	caFile     string
-	reconnect  int
-	noTicket   bool
-	sessOut    string
-	sessIn     string
-	send       string
-	trace      bool
-	json       bool
+	clientOptions
+	reconnect int
+	sessOut   string
+	sessIn    string
+	send      string
+	trace     bool
+	json      bool
 }
 
 func runConnect(args []string, stdout, stderr io.Writer) error {
 	var o connectOptions
 	fs := newFlagSet("connect")
-	o.register(fs, "1.3")
-	fs.StringVar(&o.serverName, "servername", "", "server name for SNI and certificate verification (default: the host)")
-	fs.BoolVar(&o.insecure, "insecure", false, "accept any server certificate (testing only)")
-	fs.StringVar(&o.caFile, "ca", "", "PEM file of trusted CA certificates (default: the system roots)")
+	o.registerClient(fs)
 	fs.IntVar(&o.reconnect, "reconnect", 0, "make N more connections, each resuming the previous one's session")
-	fs.BoolVar(&o.noTicket, "no-ticket", false, "offer no session ticket: TLS 1.2 resumes by session ID")
 	fs.StringVar(&o.sessOut, "sess-out", "", "write the last connection's session to this file (PEM, mode 0600)")
 	fs.StringVar(&o.sessIn, "sess-in", "", "offer the session in this file on the first connection")
 	fs.StringVar(&o.send, "send", "", `send TEXT (\r, \n, \t escapes allowed), then print the reply`)
@@ -65,36 +56,19 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 		return usageErrorf("want exactly one HOST:PORT, got %d arguments", len(pos))
 	}
 	addr := pos[0]
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || host == "" || port == "" {
-		return usageErrorf("bad address %q: want HOST:PORT", addr)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		if _, err := net.LookupPort("tcp", port); err != nil {
-			return usageErrorf("bad port in %q", addr)
-		}
+	host, err := checkHostPort(addr)
+	if err != nil {
+		return err
 	}
 	if o.reconnect < 0 || o.reconnect > 10000 {
 		return usageErrorf("--reconnect %d: want 0 to 10000", o.reconnect)
 	}
 
-	cfg := &reprise.Config{}
-	closeKeyLog, err := o.apply(cfg)
+	cfg, closeKeyLog, err := o.clientConfig(host)
 	defer closeKeyLog()
 	if err != nil {
 		return err
 	}
-	cfg.ServerName = o.serverName
-	if cfg.ServerName == "" {
-		cfg.ServerName = host
-	}
-	cfg.InsecureSkipVerify = o.insecure
-	if o.caFile != "" {
-		if cfg.RootCAs, err = loadCAFile("ca", o.caFile); err != nil {
-			return err
-		}
-	}
-	cfg.SessionTicketsDisabled = o.noTicket
 	cfg.ClientSessionCache = reprise.NewLRUClientSessionCache(0)
 	if o.trace {
 		var mu sync.Mutex

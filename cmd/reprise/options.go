@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/reprise-tls/reprise"
@@ -187,4 +189,58 @@ func loadCAFile(flagName, path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("--%s %s: no PEM certificates in the file", flagName, path)
 	}
 	return pool, nil
+}
+
+// clientOptions are the flags of the commands that act as a client
+// (connect and bench) on top of tlsOptions.
+type clientOptions struct {
+	tlsOptions
+	serverName string
+	insecure   bool
+	caFile     string
+	noTicket   bool
+}
+
+func (o *clientOptions) registerClient(fs *flag.FlagSet) {
+	o.register(fs, "1.3")
+	fs.StringVar(&o.serverName, "servername", "", "server name for SNI and certificate verification (default: the host)")
+	fs.BoolVar(&o.insecure, "insecure", false, "accept any server certificate (testing only)")
+	fs.StringVar(&o.caFile, "ca", "", "PEM file of trusted CA certificates (default: the system roots)")
+	fs.BoolVar(&o.noTicket, "no-ticket", false, "offer no session ticket: TLS 1.2 resumes by session ID")
+}
+
+// clientConfig builds the client Config for host from the flags. The
+// returned function closes the key log file; call it even on error.
+func (o *clientOptions) clientConfig(host string) (*reprise.Config, func(), error) {
+	cfg := &reprise.Config{}
+	closeKeyLog, err := o.apply(cfg)
+	if err != nil {
+		return nil, closeKeyLog, err
+	}
+	cfg.ServerName = o.serverName
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	cfg.InsecureSkipVerify = o.insecure
+	if o.caFile != "" {
+		if cfg.RootCAs, err = loadCAFile("ca", o.caFile); err != nil {
+			return nil, closeKeyLog, err
+		}
+	}
+	cfg.SessionTicketsDisabled = o.noTicket
+	return cfg, closeKeyLog, nil
+}
+
+// checkHostPort checks a HOST:PORT argument and returns the host.
+func checkHostPort(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || port == "" {
+		return "", usageErrorf("bad address %q: want HOST:PORT", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		if _, err := net.LookupPort("tcp", port); err != nil {
+			return "", usageErrorf("bad port in %q", addr)
+		}
+	}
+	return host, nil
 }
