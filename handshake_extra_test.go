@@ -219,3 +219,55 @@ func TestServerRefusesRenegotiation(t *testing.T) {
 		t.Fatalf("client received alerts %q", alerts)
 	}
 }
+
+// fragmentingConn splits every plaintext handshake record it writes into
+// records of one byte of payload, as a peer may (RFC 5246, Section
+// 6.2.1). Records after a change_cipher_spec are protected and pass as
+// they are.
+type fragmentingConn struct {
+	net.Conn
+	protected *bool
+}
+
+func (f fragmentingConn) Write(p []byte) (int, error) {
+	var out []byte
+	for rest := p; len(rest) >= 5; {
+		n := int(rest[3])<<8 | int(rest[4])
+		rec := rest[:5+n]
+		rest = rest[5+n:]
+		if rec[0] == 20 {
+			*f.protected = true
+		}
+		if rec[0] != 22 || n == 0 || *f.protected {
+			out = append(out, rec...)
+			continue
+		}
+		for _, b := range rec[5:] {
+			out = append(out, rec[0], rec[1], rec[2], 0, 1, b)
+		}
+	}
+	if _, err := f.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// TestFragmentedHandshake: the client's plaintext handshake records arrive
+// one byte each; the server reassembles them.
+func TestFragmentedHandshake(t *testing.T) {
+	for _, v := range []uint16{VersionTLS12, VersionTLS13} {
+		a, b := memPipe()
+		ccfg := testClientConfig(t)
+		ccfg.MaxVersion = v
+		client := Client(fragmentingConn{a, new(bool)}, ccfg)
+		server := Server(b, testServerConfig(t))
+		errc := make(chan error, 1)
+		go func() { errc <- server.Handshake() }()
+		if err := client.Handshake(); err != nil {
+			t.Fatalf("%s client: %v", VersionName(v), err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatalf("%s server: %v", VersionName(v), err)
+		}
+	}
+}

@@ -501,3 +501,63 @@ func TestCustomTicketSealer(t *testing.T) {
 		t.Fatalf("resumption %q, seals %d, opens %d", c.Resumption, sealer.seals, sealer.opens)
 	}
 }
+
+// failingSealer cannot seal: the server must keep the promise its empty
+// session_ticket extension made with a zero-length ticket (RFC 5077,
+// Section 3.3).
+type failingSealer struct{}
+
+func (failingSealer) SealTicket(time.Time, io.Reader, []byte) ([]byte, error) {
+	return nil, errors.New("sealer down")
+}
+func (failingSealer) OpenTicket(time.Time, []byte) ([]byte, TicketStatus) { return nil, TicketInvalid }
+
+func TestEmptyTicketWhenSealingFails(t *testing.T) {
+	scfg := testServerConfig(t)
+	scfg.TicketSealer = failingSealer{}
+	ccfg := resumeClient(t, true)
+	var nst []string
+	ccfg.Tracer = func(ev TraceEvent) {
+		if ev.Message == "NewSessionTicket" {
+			nst = append(nst, ev.Detail)
+		}
+	}
+	_, s1, conn := connect12(t, ccfg, scfg)
+	if len(nst) != 1 || s1.TicketsIssued != 0 {
+		t.Fatalf("NewSessionTicket %q, issued %d", nst, s1.TicketsIssued)
+	}
+	if sess := conn.Session(); sess == nil || sess.HasTicket() {
+		t.Fatal("an empty ticket must leave a session-ID session, no ticket")
+	}
+	// The session ID still resumes.
+	c2, _, _ := connect12(t, ccfg, scfg)
+	if c2.Resumption != ResumedSessionID {
+		t.Fatalf("second connection %+v", c2)
+	}
+}
+
+// TestTicketLifetimeHint: the hint is the session timeout, never 0 (Java
+// discards TLS 1.2 tickets whose hint is 0).
+func TestTicketLifetimeHint(t *testing.T) {
+	scfg := testServerConfig(t)
+	scfg.SessionTimeout = 90 * time.Second
+	ccfg := resumeClient(t, true)
+	_, _, conn := connect12(t, ccfg, scfg)
+	if s := conn.Session(); s == nil || !s.HasTicket() || s.Lifetime() != 90*time.Second {
+		t.Fatalf("session %+v", s)
+	}
+}
+
+// TestCacheFullCounter: sessions pushed out of a full cache are counted
+// as cache_full (SSL_CTX_sess_cache_full).
+func TestCacheFullCounter(t *testing.T) {
+	scfg := testServerConfig(t)
+	scfg.MaxCachedSessions = 1
+	scfg.SessionTicketsDisabled = true
+	for range 3 {
+		connect12(t, resumeClient(t, false), scfg)
+	}
+	if k := scfg.Counters().Snapshot(); k.CacheFull != 2 {
+		t.Fatalf("cache_full %d, want 2", k.CacheFull)
+	}
+}

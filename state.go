@@ -90,6 +90,11 @@ func (c *Conn) ConnectionState() ConnectionState {
 // Session returns the connection's resumable session after the handshake,
 // or nil. Pass it to another connection's Config.Session to resume it
 // there (the FTPS data-connection pattern).
+//
+// In TLS 1.3 a server sends its tickets after the handshake (RFC 8446,
+// Section 4.6.1), and they are processed by Read: a TLS 1.3 client has a
+// session, and puts tickets in its ClientSessionCache, only once a Read has
+// taken them in. A client that never reads gets none.
 func (c *Conn) Session() *Session {
 	c.handshakeMu.Lock()
 	defer c.handshakeMu.Unlock()

@@ -242,6 +242,8 @@ func (c *Config) FlushSessionCache(now time.Time) int {
 // TLS 1.3 tickets accumulate, newest first. Get returns the session to
 // offer, or nil; it removes TLS 1.3 tickets as it returns them, because
 // each may be used once (RFC 8446, Appendix C.4). Remove forgets the key.
+// TLS 1.3 tickets arrive after the handshake and are stored as Read meets
+// them, so a connection that never reads stores none.
 type ClientSessionCache interface {
 	Put(key string, s *Session)
 	Get(key string) *Session
