@@ -179,6 +179,16 @@ type Config struct {
 }
 
 // EMSPolicy is how a Config treats RFC 7627 extended master secret.
+//
+// Resumption follows RFC 7627, Section 5.3 on both sides whatever the
+// policy: an EMS session is never resumed without EMS (the handshake is
+// aborted with handshake_failure), and a non-EMS session is never resumed
+// by a handshake that uses EMS (a full handshake is made, reason
+// "ems-mismatch"). When neither the session nor the new hello uses EMS,
+// the RFC says the peer SHOULD abort; EMSPrefer resumes such legacy
+// sessions so that servers without EMS (OpenSSL 1.0.2, seed 000) keep
+// resuming, and EMSRequire never gets there because it refuses every
+// handshake without EMS.
 type EMSPolicy int
 
 const (
