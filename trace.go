@@ -95,6 +95,13 @@ func messageDetail(msg []byte) string {
 			return ""
 		}
 		d := fmt.Sprintf("session_id=%d ticket=%d ext=%s", len(h.SessionID), len(h.SessionTicket), extList(h.Extensions))
+		if len(h.KeyShares) > 0 {
+			var groups []string
+			for _, ks := range h.KeyShares {
+				groups = append(groups, CurveID(ks.Group).String())
+			}
+			d += " key_share=" + strings.Join(groups, ",")
+		}
 		if len(h.PSKIdentities) > 0 {
 			d += fmt.Sprintf(" psk_identities=%d", len(h.PSKIdentities))
 		}
@@ -109,6 +116,12 @@ func messageDetail(msg []byte) string {
 			name = "HelloRetryRequest "
 		}
 		d := fmt.Sprintf("%ssession_id=%d suite=%s ext=%s", name, len(h.SessionID), CipherSuiteName(h.CipherSuite), extList(h.Extensions))
+		if h.KeyShare.Group != 0 {
+			d += " key_share=" + CurveID(h.KeyShare.Group).String()
+		}
+		if h.SelectedGroup != 0 {
+			d += " selected_group=" + CurveID(h.SelectedGroup).String()
+		}
 		if h.HasSelectedPSK {
 			d += fmt.Sprintf(" selected_psk=%d", h.SelectedPSK)
 		}
