@@ -3,6 +3,7 @@ package reprise
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -25,9 +26,21 @@ func benchSession(i int, now time.Time) (*Session, []byte) {
 // just arrived in a ClientHello) and so is a session being stored (the
 // handshake just made it): IDs are built on the fly, and Puts reuse a few
 // hot sessions, so the benchmark measures the store, not its own arrays.
+//
+// Two sizes: a store with headroom (room for two million), as a server's
+// would be configured, and one filled exactly to capacity, where every hit
+// in the probation segment moves entries between segments.
 func BenchmarkSessionStore(b *testing.B) {
+	for _, capacity := range []int{2 * storeSessions, storeSessions} {
+		b.Run(fmt.Sprintf("capacity=%dM", capacity/1_000_000), func(b *testing.B) {
+			benchStore(b, capacity)
+		})
+	}
+}
+
+func benchStore(b *testing.B, capacity int) {
 	now := time.Now()
-	m := newMemorySessionCache(storeSessions, false, nil, nil, func() time.Time { return now })
+	m := newMemorySessionCache(capacity, false, nil, nil, func() time.Time { return now })
 	hot := make([]*Session, 64)
 	for i := range storeSessions {
 		s, id := benchSession(i, now)

@@ -233,8 +233,11 @@ EOF
 ## The session store
 
 `BenchmarkSessionStore` is parallel Get (80%) and Put (20%) on the default
-in-memory store holding a million sessions; `BenchmarkSessionStoreMemory`
-is the store's own heap per cached session, beyond the sessions themselves.
+in-memory store holding a million sessions, once with room for two million
+(as a server's store is sized) and once filled exactly to capacity (every
+hit in the probation segment then moves entries between segments);
+`BenchmarkSessionStoreMemory` is the store's own heap per cached session,
+beyond the sessions themselves.
 
 ```
 EOF
