@@ -51,6 +51,7 @@ type Conn struct {
 	outMu      sync.Mutex
 	out        record.HalfConn
 	sendBuf    []byte // records sealed but not yet written (handshake flights)
+	pendingHS  []byte // handshake messages queued for one record, not yet sealed
 	buffering  bool   // while true, records collect in sendBuf until flush
 	writeErr   error
 	closeSent  bool
@@ -302,8 +303,41 @@ func (c *Conn) readChangeCipherSpec() error {
 // ---- writing records --------------------------------------------------
 
 // writeRecordLocked protects data as records of type typ, split at the
-// 2^14 limit, and writes them (or queues them while buffering).
+// 2^14 limit, and writes them (or queues them while buffering). Handshake
+// messages queued by writeHandshakeMsg go first.
 func (c *Conn) writeRecordLocked(typ record.ContentType, data []byte) (int, error) {
+	if err := c.sealPendingLocked(); err != nil {
+		return 0, err
+	}
+	return c.sealRecordsLocked(typ, data)
+}
+
+// sealPendingLocked seals the queued handshake messages into as few
+// records as the 2^14 limit allows: a flight such as EncryptedExtensions,
+// Certificate, CertificateVerify and Finished travels in one record
+// (RFC 8446, Section 5.1 lets messages share records). It must run before
+// the write keys change, since messages may not span a key change.
+func (c *Conn) sealPendingLocked() error {
+	if len(c.pendingHS) == 0 {
+		return nil
+	}
+	data := c.pendingHS
+	c.pendingHS = c.pendingHS[:0]
+	_, err := c.sealRecordsLocked(record.Handshake, data)
+	return err
+}
+
+// setWriteCipherLocked switches the write side to new keys, after sealing
+// what was queued under the old ones.
+func (c *Conn) setWriteCipherLocked(rc record.Cipher) error {
+	if err := c.sealPendingLocked(); err != nil {
+		return err
+	}
+	c.out.SetCipher(rc)
+	return nil
+}
+
+func (c *Conn) sealRecordsLocked(typ record.ContentType, data []byte) (int, error) {
 	if c.writeErr != nil {
 		return 0, c.writeErr
 	}
@@ -331,6 +365,9 @@ func (c *Conn) writeRecordLocked(typ record.ContentType, data []byte) (int, erro
 }
 
 func (c *Conn) flushLocked() error {
+	if err := c.sealPendingLocked(); err != nil {
+		return err
+	}
 	if len(c.sendBuf) == 0 {
 		return nil
 	}
@@ -354,10 +391,13 @@ func (c *Conn) flush() error {
 func (c *Conn) writeHandshakeMsg(msg []byte) error {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
+	if c.writeErr != nil {
+		return c.writeErr
+	}
 	c.buffering = true
 	c.traceMessage(true, msg)
-	_, err := c.writeRecordLocked(record.Handshake, msg)
-	return err
+	c.pendingHS = append(c.pendingHS, msg...)
+	return nil
 }
 
 // writeChangeCipherSpec queues a change_cipher_spec record.
@@ -645,7 +685,7 @@ func (c *Conn) activateReadKeys() {
 func (c *Conn) activateWriteKeys() {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
-	c.out.SetCipher(c.pendingOut)
+	c.setWriteCipherLocked(c.pendingOut)
 	c.pendingOut = nil
 }
 

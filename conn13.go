@@ -95,8 +95,7 @@ func (c *Conn) setWriteSecret13(suite *cipherSuite, secret []byte) error {
 	}
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
-	c.out.SetCipher(rc)
-	return nil
+	return c.setWriteCipherLocked(rc)
 }
 
 // handlePostHandshake13 handles one handshake message received after a TLS
