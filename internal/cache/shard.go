@@ -433,23 +433,32 @@ func (s *shard[V]) put(key string, hash uint32, v V, size uint32, expires int64)
 	return evicted, removed
 }
 
-func (s *shard[V]) get(key string, hash uint32, now int64, noAutoClear bool) (V, Result, []removal[V]) {
-	var zero V
+// live finds key's entry if it is live at now. An expired entry is
+// reported as ExpiredEntry and removed unless noAutoClear.
+func (s *shard[V]) live(key string, hash uint32, now int64, noAutoClear bool) (int32, Result, []removal[V]) {
 	i, ok := s.lookup(key, hash)
 	if !ok {
-		return zero, Miss, nil
+		return 0, Miss, nil
 	}
-	e := &s.slots[i]
-	if now >= e.expires {
+	if now >= s.slots[i].expires {
 		if noAutoClear {
-			return zero, ExpiredEntry, nil
+			return 0, ExpiredEntry, nil
 		}
 		removed := s.remove(i, Expired, nil)
 		s.shrinkIfSparse()
-		return zero, ExpiredEntry, removed
+		return 0, ExpiredEntry, removed
 	}
-	v := e.value
-	if e.seg == segProtected {
+	return i, Hit, nil
+}
+
+func (s *shard[V]) get(key string, hash uint32, now int64, noAutoClear bool) (V, Result, []removal[V]) {
+	var zero V
+	i, res, removed := s.live(key, hash, now, noAutoClear)
+	if res != Hit {
+		return zero, res, removed
+	}
+	v := s.slots[i].value
+	if s.slots[i].seg == segProtected {
 		s.touch(i)
 		return v, Hit, nil
 	}
@@ -461,21 +470,12 @@ func (s *shard[V]) get(key string, hash uint32, now int64, noAutoClear bool) (V,
 
 func (s *shard[V]) take(key string, hash uint32, now int64, noAutoClear bool) (V, Result, []removal[V]) {
 	var zero V
-	i, ok := s.lookup(key, hash)
-	if !ok {
-		return zero, Miss, nil
+	i, res, removed := s.live(key, hash, now, noAutoClear)
+	if res != Hit {
+		return zero, res, removed
 	}
-	e := &s.slots[i]
-	if now >= e.expires {
-		if noAutoClear {
-			return zero, ExpiredEntry, nil
-		}
-		removed := s.remove(i, Expired, nil)
-		s.shrinkIfSparse()
-		return zero, ExpiredEntry, removed
-	}
-	v := e.value
-	removed := s.remove(i, Taken, nil)
+	v := s.slots[i].value
+	removed = s.remove(i, Taken, nil)
 	s.shrinkIfSparse()
 	return v, Hit, removed
 }
