@@ -477,19 +477,10 @@ func (hs *client13) processServerHello(shMsg []byte) error {
 	return nil
 }
 
-// establishHandshakeKeys derives the handshake traffic secrets from the
-// transcript through ServerHello (RFC 8446, Section 7.1) and installs them.
-func (hs *client13) establishHandshakeKeys() error {
-	c := hs.c
-	th := hs.t.Sum()
-	hs.clientHS = hs.hsSecret.ClientHandshakeTrafficSecret(th)
-	hs.serverHS = hs.hsSecret.ServerHandshakeTrafficSecret(th)
-	c.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random, hs.clientHS)
-	c.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random, hs.serverHS)
-	if err := c.setReadSecret13(hs.suite, hs.serverHS); err != nil {
-		return err
-	}
-	return c.setWriteSecret13(hs.suite, hs.clientHS)
+// establishHandshakeKeys installs the handshake traffic keys.
+func (hs *client13) establishHandshakeKeys() (err error) {
+	hs.clientHS, hs.serverHS, err = hs.c.installHandshakeKeys13(hs.suite, hs.hsSecret, hs.t.Sum(), hs.hello.Random)
+	return err
 }
 
 // readEncryptedExtensions reads the server's extensions (RFC 8446, Section

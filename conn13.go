@@ -238,3 +238,23 @@ func (c *Conn) sendKeyUpdate(requestPeer bool) error {
 	c.out.SetCipher(rc)
 	return nil
 }
+
+// installHandshakeKeys13 derives both handshake traffic secrets from the
+// transcript through ServerHello (RFC 8446, Section 7.1), logs them, and
+// switches both directions to them: our secret for writing, the peer's for
+// reading. The peer's last plaintext message must end its record, which
+// setReadSecret13 checks.
+func (c *Conn) installHandshakeKeys13(suite *cipherSuite, secret *keysched.HandshakeSecret, transcriptHash, clientRandom []byte) (clientHS, serverHS []byte, err error) {
+	clientHS = secret.ClientHandshakeTrafficSecret(transcriptHash)
+	serverHS = secret.ServerHandshakeTrafficSecret(transcriptHash)
+	c.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", clientRandom, clientHS)
+	c.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", clientRandom, serverHS)
+	ours, theirs := serverHS, clientHS
+	if c.isClient {
+		ours, theirs = clientHS, serverHS
+	}
+	if err := c.setWriteSecret13(suite, ours); err != nil {
+		return nil, nil, err
+	}
+	return clientHS, serverHS, c.setReadSecret13(suite, theirs)
+}

@@ -390,21 +390,10 @@ func (hs *server13) sendCompatibilityCCS() error {
 	return hs.c.writeChangeCipherSpec()
 }
 
-// establishHandshakeKeys derives the handshake traffic secrets from the
-// transcript through ServerHello (RFC 8446, Section 7.1) and installs them.
-func (hs *server13) establishHandshakeKeys() error {
-	c := hs.c
-	th := hs.t.Sum()
-	hs.clientHS = hs.hsSecret.ClientHandshakeTrafficSecret(th)
-	hs.serverHS = hs.hsSecret.ServerHandshakeTrafficSecret(th)
-	c.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random, hs.clientHS)
-	c.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random, hs.serverHS)
-	if err := c.setWriteSecret13(hs.suite, hs.serverHS); err != nil {
-		return err
-	}
-	// The ClientHello must end at a record boundary: everything after it
-	// is protected.
-	return c.setReadSecret13(hs.suite, hs.clientHS)
+// establishHandshakeKeys installs the handshake traffic keys.
+func (hs *server13) establishHandshakeKeys() (err error) {
+	hs.clientHS, hs.serverHS, err = hs.c.installHandshakeKeys13(hs.suite, hs.hsSecret, hs.t.Sum(), hs.hello.Random)
+	return err
 }
 
 func (hs *server13) sendEncryptedExtensions() error {
