@@ -349,28 +349,39 @@ func (m *ClientHello) marshalExtensions() ([]byte, error) {
 	return out, nil
 }
 
+// helloPrefix checks the header of a hello message and reads the fields
+// both hellos start with (RFC 8446, Section 4.1.2 and 4.1.3):
+// legacy_version, random and legacy_session_id. It returns the rest.
+func helloPrefix(msg []byte, typ uint8, name string, vers *uint16, random, sessionID *[]byte) (cryptobyte.String, error) {
+	body, err := helloBody(msg, typ, name)
+	if err != nil {
+		return nil, err
+	}
+	if !body.ReadUint16(vers) {
+		return nil, decodeErr(name + ".legacy_version")
+	}
+	var r []byte
+	if !body.ReadBytes(&r, helloRandomLen) {
+		return nil, decodeErr(name + ".random")
+	}
+	*random = bytes.Clone(r)
+	var id cryptobyte.String
+	if !body.ReadUint8LengthPrefixed(&id) || len(id) > helloMaxSessionID {
+		return nil, decodeErr(name + ".legacy_session_id")
+	}
+	*sessionID = helloClone(id)
+	return body, nil
+}
+
 // Unmarshal decodes msg, a complete ClientHello handshake message including
 // its header, into m, replacing all of m. On failure it returns a *Error.
 // m keeps no reference to msg.
 func (m *ClientHello) Unmarshal(msg []byte) error {
 	*m = ClientHello{}
-	body, err := helloBody(msg, TypeClientHello, "ClientHello")
+	body, err := helloPrefix(msg, TypeClientHello, "ClientHello", &m.Vers, &m.Random, &m.SessionID)
 	if err != nil {
 		return err
 	}
-	if !body.ReadUint16(&m.Vers) {
-		return decodeErr("ClientHello.legacy_version")
-	}
-	var random []byte
-	if !body.ReadBytes(&random, helloRandomLen) {
-		return decodeErr("ClientHello.random")
-	}
-	m.Random = bytes.Clone(random)
-	var sessionID cryptobyte.String
-	if !body.ReadUint8LengthPrefixed(&sessionID) || len(sessionID) > helloMaxSessionID {
-		return decodeErr("ClientHello.legacy_session_id")
-	}
-	m.SessionID = helloClone(sessionID)
 	// CipherSuite cipher_suites<2..2^16-2>
 	var suites cryptobyte.String
 	if !body.ReadUint16LengthPrefixed(&suites) {
@@ -731,23 +742,10 @@ func (m *ServerHello) marshalExtensions() ([]byte, error) {
 // failure it returns a *Error. m keeps no reference to msg.
 func (m *ServerHello) Unmarshal(msg []byte) error {
 	*m = ServerHello{}
-	body, err := helloBody(msg, TypeServerHello, "ServerHello")
+	body, err := helloPrefix(msg, TypeServerHello, "ServerHello", &m.Vers, &m.Random, &m.SessionID)
 	if err != nil {
 		return err
 	}
-	if !body.ReadUint16(&m.Vers) {
-		return decodeErr("ServerHello.legacy_version")
-	}
-	var random []byte
-	if !body.ReadBytes(&random, helloRandomLen) {
-		return decodeErr("ServerHello.random")
-	}
-	m.Random = bytes.Clone(random)
-	var sessionID cryptobyte.String
-	if !body.ReadUint8LengthPrefixed(&sessionID) || len(sessionID) > helloMaxSessionID {
-		return decodeErr("ServerHello.legacy_session_id")
-	}
-	m.SessionID = helloClone(sessionID)
 	if !body.ReadUint16(&m.CipherSuite) {
 		return decodeErr("ServerHello.cipher_suite")
 	}
