@@ -136,8 +136,7 @@ func (hs *server12) resumable(s *Session, now time.Time) Refusal {
 		return RefusedSNI
 	// A resumption must not skip client authentication the full handshake
 	// would now demand.
-	case cfg.ClientAuth.requires() && len(s.peerCerts) == 0,
-		cfg.ClientAuth.verifies() && len(s.peerCerts) > 0 && !s.verified:
+	case !cfg.clientAuthSatisfiedBy(s):
 		return RefusedClientAuth
 	// RFC 7366, Section 3.1: a session keeps encrypt-then-MAC.
 	case s.etm && !h.EncryptThenMAC:
@@ -224,4 +223,18 @@ func (hs *server12) sendNewSessionTicket(s *Session) error {
 	}
 	_, err := c.writeMsg(hs.t, nst)
 	return err
+}
+
+// clientAuthSatisfiedBy reports whether a session's client authentication
+// meets the current ClientAuth policy: a certificate if one is required, a
+// verified one if verification is on. Both versions' resumption checks use
+// it, so a resumption never skips authentication a full handshake would do.
+func (cfg *Config) clientAuthSatisfiedBy(s *Session) bool {
+	switch {
+	case cfg.ClientAuth.requires() && len(s.peerCerts) == 0:
+		return false
+	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0 && !s.verified:
+		return false
+	}
+	return true
 }
