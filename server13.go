@@ -31,21 +31,24 @@ type server13 struct {
 	sentCCS     bool // the compatibility change_cipher_spec went out
 	hrrMsg      []byte
 
-	resumed    *Session // the session resumed, or nil
-	pskDHE     bool     // resumption mode is psk_dhe_ke
-	pskIndex   uint16   // the client's identity that resumed
-	cert       *Certificate
-	scheme     SignatureScheme
-	certReq    bool
-	early      *keysched.EarlySecret
-	hsSecret   *keysched.HandshakeSecret
-	clientHS   []byte // client_handshake_traffic_secret
-	serverHS   []byte // server_handshake_traffic_secret
-	master     *keysched.MasterSecret
-	clientAP   []byte // client_application_traffic_secret_0
-	peerChain  [][]byte
-	verified   bool
-	serverRand []byte
+	resumed  *Session // the session resumed, or nil
+	pskDHE   bool     // resumption mode is psk_dhe_ke
+	pskIndex uint16   // the client's identity that resumed
+	cert     *Certificate
+	scheme   SignatureScheme
+	certReq  bool
+	early    *keysched.EarlySecret
+	hsSecret *keysched.HandshakeSecret
+	clientHS []byte // client_handshake_traffic_secret
+	serverHS []byte // server_handshake_traffic_secret
+	master   *keysched.MasterSecret
+	clientAP []byte // client_application_traffic_secret_0
+	// clientFinished is the verify_data the client's Finished must carry,
+	// already in the transcript (see expectClientFinished).
+	clientFinished []byte
+	peerChain      [][]byte
+	verified       bool
+	serverRand     []byte
 }
 
 func newServer13(ctx context.Context, c *Conn, hello *wire.ClientHello, raw []byte) *server13 {
@@ -117,10 +120,32 @@ func (hs *server13) run() error {
 		return err
 	}
 
-	if hs.certReq {
-		if err := hs.readClientCertificate(); err != nil {
+	if !hs.certReq {
+		// RFC 8446, Section 4.6.1: "a server which does not request client
+		// authentication MAY compute the remainder of the transcript
+		// independently and then send a NewSessionTicket immediately upon
+		// sending its Finished rather than waiting for the client
+		// Finished." The tickets are minted while the client works on
+		// its flight, so their cost is off the handshake's latency.
+		if err := hs.expectClientFinished(); err != nil {
 			return err
 		}
+		if err := hs.sendNewSessionTickets(); err != nil {
+			return err
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if err := hs.readFinished(); err != nil {
+			return err
+		}
+		return hs.finish()
+	}
+	if err := hs.readClientCertificate(); err != nil {
+		return err
+	}
+	if err := hs.expectClientFinished(); err != nil {
+		return err
 	}
 	if err := hs.readFinished(); err != nil {
 		return err
@@ -496,24 +521,38 @@ func (hs *server13) readClientCertificate() error {
 	return verifySignature(c.state.PeerCertificates[0].PublicKey, SignatureScheme(cv.SigAlg), signed13(false, th), cv.Signature, true)
 }
 
-// readFinished checks the client's Finished (RFC 8446, Section 4.4.4) and
-// moves reading to the client's application traffic secret.
+// expectClientFinished computes the client's Finished (RFC 8446, Section
+// 4.4.4) from the transcript so far and adds it to the transcript, which then
+// yields the resumption master secret before the client's flight arrives.
+func (hs *server13) expectClientFinished() error {
+	hs.clientFinished = keysched.Finished13(hs.suite.hash, hs.clientHS, hs.t.Sum())
+	msg, err := (&wire.Finished{VerifyData: hs.clientFinished}).Marshal()
+	if err != nil {
+		return wrapError(alert.InternalError, "encoding the expected client Finished", err)
+	}
+	hs.t.add(msg)
+	return nil
+}
+
+// readFinished checks the client's Finished against the one
+// expectClientFinished computed, and moves reading to the client's
+// application traffic secret.
 func (hs *server13) readFinished() error {
 	c := hs.c
-	want := keysched.Finished13(hs.suite.hash, hs.clientHS, hs.t.Sum())
 	fin := new(wire.Finished)
-	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
+	if _, err := c.readMsg(nil, wire.TypeFinished, fin); err != nil {
 		return err
 	}
-	if err := checkFinished(fin.VerifyData, want); err != nil {
+	if err := checkFinished(fin.VerifyData, hs.clientFinished); err != nil {
 		return err
 	}
 	c.post13.inSecret = hs.clientAP
 	return c.setReadSecret13(hs.suite, hs.clientAP)
 }
 
-// sendNewSessionTickets issues TicketsPerConnection tickets after the
-// client's Finished (RFC 8446, Section 4.6.1). Each is a stateless ticket
+// sendNewSessionTickets issues TicketsPerConnection tickets (RFC 8446,
+// Section 4.6.1), right after our Finished or, when the client
+// authenticates, after its Finished so the tickets carry its certificate. Each is a stateless ticket
 // (the session sealed by the ticket keys) or, with SingleUseTickets, a
 // random identity of a session kept in the store.
 func (hs *server13) sendNewSessionTickets() error {

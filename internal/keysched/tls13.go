@@ -4,6 +4,9 @@ import (
 	"crypto"
 	"crypto/hkdf"
 	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
+	"hash"
 )
 
 // Labels of RFC 8446 Sections 4.4.4, 4.6.1, 7.1, 7.3 and 7.5. ExpandLabel adds
@@ -52,22 +55,63 @@ const (
 // is negative or above HKDF's limit of 255*h.Size(). Code that passes
 // application-supplied labels (the exporters) checks these limits first.
 func ExpandLabel(h crypto.Hash, secret []byte, label string, context []byte, length int) []byte {
+	return newExpander(h, secret).expandLabel(label, context, length)
+}
+
+// expander computes HKDF-Expand-Label outputs from one secret. HMAC is keyed
+// once: from the second output on, hmac's Reset restores the keyed state, so
+// each further output costs two hash compressions instead of four plus the
+// setup. The stages of the key schedule keep one for their secret, since each
+// derives two to four values from it. An expander is not safe for concurrent
+// use.
+type expander struct {
+	hash   crypto.Hash
+	secret []byte
+	mac    hash.Hash // keyed with secret on first use
+}
+
+func newExpander(h crypto.Hash, secret []byte) *expander {
+	return &expander{hash: h, secret: secret}
+}
+
+func (e *expander) expandLabel(label string, context []byte, length int) []byte {
+	h := e.hash
 	if len(label) > maxLabelLength13 || len(context) > maxContextLength13 || length < 0 || length > 255*h.Size() {
 		panic("keysched: HKDF-Expand-Label parameters out of range")
 	}
-	// The HkdfLabel is built by one string concatenation: hkdf.Expand takes
-	// a string, and converting operands inside a concatenation costs no
-	// copy, so each of a handshake's dozens of expansions allocates once.
-	lengths := [3]byte{byte(length >> 8), byte(length), byte(len(labelPrefix13) + len(label))}
-	contextLen := [1]byte{byte(len(context))}
-	info := string(lengths[:]) + labelPrefix13 + label + string(contextLen[:]) + string(context)
-	out, err := hkdf.Expand(h.New, secret, info, length)
-	if err != nil {
-		// Only reachable in FIPS 140-only mode with a secret shorter than
-		// 112 bits; every secret expanded here is h.Size() bytes long.
-		panic("keysched: " + err.Error())
+	// HkdfLabel is at most 2+1+255+1+255 bytes; the ones a handshake uses
+	// (short labels, contexts of one transcript hash) fit in 96.
+	info := make([]byte, 0, 96)
+	info = append(info, byte(length>>8), byte(length), byte(len(labelPrefix13)+len(label)))
+	info = append(info, labelPrefix13...)
+	info = append(info, label...)
+	info = append(info, byte(len(context)))
+	info = append(info, context...)
+	if length > h.Size() {
+		out, err := hkdf.Expand(h.New, e.secret, string(info), length)
+		if err != nil {
+			// Only reachable in FIPS 140-only mode with a secret shorter
+			// than 112 bits; every secret expanded here is h.Size() bytes.
+			panic("keysched: " + err.Error())
+		}
+		return out
 	}
-	return out
+	// Every key, IV and secret of the key schedule is at most one hash
+	// long, where HKDF-Expand's output is its first block alone,
+	// T(1) = HMAC(PRK, info | 0x01) (RFC 5869 Section 2.3).
+	if e.mac == nil {
+		e.mac = hmac.New(h.New, e.secret)
+	} else {
+		e.mac.Reset()
+	}
+	info = append(info, 1)
+	e.mac.Write(info)
+	return e.mac.Sum(info[:0])[:length:length]
+}
+
+// deriveSecret is Derive-Secret with e's secret.
+func (e *expander) deriveSecret(label string, transcriptHash []byte) []byte {
+	return e.expandLabel(label, transcriptHash, e.hash.Size())
 }
 
 // DeriveSecret is Derive-Secret (RFC 8446 Section 7.1):
@@ -78,28 +122,37 @@ func DeriveSecret(h crypto.Hash, secret []byte, label string, transcriptHash []b
 	return ExpandLabel(h, secret, label, transcriptHash, h.Size())
 }
 
-// extract is HKDF-Extract(salt, IKM) (RFC 5869 Section 2.2).
+// extract is HKDF-Extract(salt, IKM) = HMAC-Hash(salt, IKM)
+// (RFC 5869 Section 2.2).
 func extract(h crypto.Hash, salt, ikm []byte) []byte {
-	out, err := hkdf.Extract(h.New, ikm, salt)
-	if err != nil {
-		// Only reachable in FIPS 140-only mode with an input shorter than
-		// 112 bits, i.e. a misconfigured external PSK.
-		panic("keysched: " + err.Error())
-	}
-	return out
+	mac := hmac.New(h.New, salt)
+	mac.Write(ikm)
+	return mac.Sum(nil)
 }
 
 // emptyHash is Transcript-Hash("") = Hash(""), the context of the "derived"
 // and binder-key derivations (RFC 8446 Section 7.1).
 func emptyHash(h crypto.Hash) []byte {
+	switch h {
+	case crypto.SHA256:
+		return emptySHA256[:]
+	case crypto.SHA384:
+		return emptySHA384[:]
+	}
 	return h.New().Sum(nil)
 }
+
+// The two hashes of the TLS 1.3 suites, computed once: every handshake needs
+// them for each "derived" step.
+var (
+	emptySHA256 = sha256.Sum256(nil)
+	emptySHA384 = sha512.Sum384(nil)
+)
 
 // EarlySecret is the first stage of the TLS 1.3 key schedule
 // (RFC 8446 Section 7.1): HKDF-Extract(0, PSK). Only NewEarlySecret makes one.
 type EarlySecret struct {
-	hash   crypto.Hash
-	secret []byte
+	*expander
 }
 
 // NewEarlySecret starts the key schedule. With no PSK (psk empty), the input
@@ -109,33 +162,33 @@ func NewEarlySecret(h crypto.Hash, psk []byte) *EarlySecret {
 	if len(psk) == 0 {
 		psk = make([]byte, h.Size())
 	}
-	return &EarlySecret{hash: h, secret: extract(h, make([]byte, h.Size()), psk)}
+	return &EarlySecret{newExpander(h, extract(h, make([]byte, h.Size()), psk))}
 }
 
 // ResumptionBinderKey is binder_key for a resumption PSK: Derive-Secret(.,
 // "res binder", "") (RFC 8446 Sections 4.2.11.2 and 7.1). Pass it to
 // Finished13 with the truncated-ClientHello hash to compute a binder.
 func (s *EarlySecret) ResumptionBinderKey() []byte {
-	return DeriveSecret(s.hash, s.secret, labelResumptionBinder, emptyHash(s.hash))
+	return s.deriveSecret(labelResumptionBinder, emptyHash(s.hash))
 }
 
 // ExternalBinderKey is binder_key for an external PSK: Derive-Secret(.,
 // "ext binder", ""). The distinct label keeps a resumption PSK from being
 // accepted as an external one and vice versa (RFC 8446 Section 4.2.11.2).
 func (s *EarlySecret) ExternalBinderKey() []byte {
-	return DeriveSecret(s.hash, s.secret, labelExternalBinder, emptyHash(s.hash))
+	return s.deriveSecret(labelExternalBinder, emptyHash(s.hash))
 }
 
 // ClientEarlyTrafficSecret is client_early_traffic_secret, protecting 0-RTT
 // data: Derive-Secret(., "c e traffic", ClientHello).
 func (s *EarlySecret) ClientEarlyTrafficSecret(transcriptHash []byte) []byte {
-	return DeriveSecret(s.hash, s.secret, labelClientEarlyTraffic, transcriptHash)
+	return s.deriveSecret(labelClientEarlyTraffic, transcriptHash)
 }
 
 // EarlyExporterMasterSecret is early_exporter_master_secret:
 // Derive-Secret(., "e exp master", ClientHello).
 func (s *EarlySecret) EarlyExporterMasterSecret(transcriptHash []byte) []byte {
-	return DeriveSecret(s.hash, s.secret, labelEarlyExporterMaster, transcriptHash)
+	return s.deriveSecret(labelEarlyExporterMaster, transcriptHash)
 }
 
 // HandshakeSecret advances to the Handshake Secret:
@@ -146,67 +199,65 @@ func (s *EarlySecret) HandshakeSecret(sharedSecret []byte) *HandshakeSecret {
 	if len(sharedSecret) == 0 {
 		sharedSecret = make([]byte, s.hash.Size())
 	}
-	salt := DeriveSecret(s.hash, s.secret, labelDerived, emptyHash(s.hash))
-	return &HandshakeSecret{hash: s.hash, secret: extract(s.hash, salt, sharedSecret)}
+	salt := s.deriveSecret(labelDerived, emptyHash(s.hash))
+	return &HandshakeSecret{newExpander(s.hash, extract(s.hash, salt, sharedSecret))}
 }
 
 // HandshakeSecret is the second stage of the TLS 1.3 key schedule. Only
 // EarlySecret.HandshakeSecret makes one.
 type HandshakeSecret struct {
-	hash   crypto.Hash
-	secret []byte
+	*expander
 }
 
 // ClientHandshakeTrafficSecret is client_handshake_traffic_secret:
 // Derive-Secret(., "c hs traffic", ClientHello...ServerHello).
 func (s *HandshakeSecret) ClientHandshakeTrafficSecret(transcriptHash []byte) []byte {
-	return DeriveSecret(s.hash, s.secret, labelClientHSTraffic, transcriptHash)
+	return s.deriveSecret(labelClientHSTraffic, transcriptHash)
 }
 
 // ServerHandshakeTrafficSecret is server_handshake_traffic_secret:
 // Derive-Secret(., "s hs traffic", ClientHello...ServerHello).
 func (s *HandshakeSecret) ServerHandshakeTrafficSecret(transcriptHash []byte) []byte {
-	return DeriveSecret(s.hash, s.secret, labelServerHSTraffic, transcriptHash)
+	return s.deriveSecret(labelServerHSTraffic, transcriptHash)
 }
 
 // MasterSecret advances to the Master Secret:
 // HKDF-Extract(Derive-Secret(., "derived", ""), 0) (RFC 8446 Section 7.1).
 func (s *HandshakeSecret) MasterSecret() *MasterSecret {
-	salt := DeriveSecret(s.hash, s.secret, labelDerived, emptyHash(s.hash))
-	return &MasterSecret{hash: s.hash, secret: extract(s.hash, salt, make([]byte, s.hash.Size()))}
+	salt := s.deriveSecret(labelDerived, emptyHash(s.hash))
+	return &MasterSecret{newExpander(s.hash, extract(s.hash, salt, make([]byte, s.hash.Size())))}
 }
 
 // MasterSecret is the last stage of the TLS 1.3 key schedule. Only
 // HandshakeSecret.MasterSecret makes one. (The TLS 1.2 master secret is a
 // plain 48-byte slice from MasterSecret12 or ExtendedMasterSecret.)
 type MasterSecret struct {
-	hash   crypto.Hash
-	secret []byte
+	*expander
 }
 
 // ClientApplicationTrafficSecret is client_application_traffic_secret_0:
 // Derive-Secret(., "c ap traffic", ClientHello...server Finished).
 func (s *MasterSecret) ClientApplicationTrafficSecret(transcriptHash []byte) []byte {
-	return DeriveSecret(s.hash, s.secret, labelClientAPTraffic, transcriptHash)
+	return s.deriveSecret(labelClientAPTraffic, transcriptHash)
 }
 
 // ServerApplicationTrafficSecret is server_application_traffic_secret_0:
 // Derive-Secret(., "s ap traffic", ClientHello...server Finished).
 func (s *MasterSecret) ServerApplicationTrafficSecret(transcriptHash []byte) []byte {
-	return DeriveSecret(s.hash, s.secret, labelServerAPTraffic, transcriptHash)
+	return s.deriveSecret(labelServerAPTraffic, transcriptHash)
 }
 
 // ExporterMasterSecret is exporter_master_secret:
 // Derive-Secret(., "exp master", ClientHello...server Finished).
 func (s *MasterSecret) ExporterMasterSecret(transcriptHash []byte) []byte {
-	return DeriveSecret(s.hash, s.secret, labelExporterMaster, transcriptHash)
+	return s.deriveSecret(labelExporterMaster, transcriptHash)
 }
 
 // ResumptionMasterSecret is resumption_master_secret:
 // Derive-Secret(., "res master", ClientHello...client Finished). Note the
 // transcript includes the client Finished, unlike the other three.
 func (s *MasterSecret) ResumptionMasterSecret(transcriptHash []byte) []byte {
-	return DeriveSecret(s.hash, s.secret, labelResumptionMaster, transcriptHash)
+	return s.deriveSecret(labelResumptionMaster, transcriptHash)
 }
 
 // ResumptionPSK computes the PSK carried by a NewSessionTicket
@@ -228,8 +279,9 @@ func NextTrafficSecret(h crypto.Hash, secret []byte) []byte {
 // (RFC 8446 Section 7.3): HKDF-Expand-Label(Secret, "key", "", key_length)
 // and HKDF-Expand-Label(Secret, "iv", "", iv_length).
 func TrafficKey(h crypto.Hash, secret []byte, keyLen, ivLen int) (key, iv []byte) {
-	key = ExpandLabel(h, secret, labelKey, nil, keyLen)
-	iv = ExpandLabel(h, secret, labelIV, nil, ivLen)
+	e := newExpander(h, secret)
+	key = e.expandLabel(labelKey, nil, keyLen)
+	iv = e.expandLabel(labelIV, nil, ivLen)
 	return key, iv
 }
 
