@@ -605,13 +605,6 @@ func (hs *client13) readFinished() error {
 func (hs *client13) sendClientFlight() error {
 	c := hs.c
 	th := hs.t.Sum() // through the server's Finished
-	clientAP := hs.master.ClientApplicationTrafficSecret(th)
-	serverAP := hs.master.ServerApplicationTrafficSecret(th)
-	c.keyLog("CLIENT_TRAFFIC_SECRET_0", hs.hello.Random, clientAP)
-	c.keyLog("SERVER_TRAFFIC_SECRET_0", hs.hello.Random, serverAP)
-	if err := c.setReadSecret13(hs.suite, serverAP); err != nil {
-		return err
-	}
 
 	// RFC 8446, Appendix D.4: in compatibility mode the client sends one
 	// change_cipher_spec before its second flight.
@@ -627,6 +620,19 @@ func (hs *client13) sendClientFlight() error {
 	}
 	verify := keysched.Finished13(hs.suite.hash, hs.clientHS, hs.t.Sum())
 	if _, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify}); err != nil {
+		return err
+	}
+	// The server waits for our Finished; the application secrets are
+	// derived after it is on its way.
+	if err := c.flush(); err != nil {
+		return err
+	}
+
+	clientAP := hs.master.ClientApplicationTrafficSecret(th)
+	serverAP := hs.master.ServerApplicationTrafficSecret(th)
+	c.keyLog("CLIENT_TRAFFIC_SECRET_0", hs.hello.Random, clientAP)
+	c.keyLog("SERVER_TRAFFIC_SECRET_0", hs.hello.Random, serverAP)
+	if err := c.setReadSecret13(hs.suite, serverAP); err != nil {
 		return err
 	}
 	if err := c.setWriteSecret13(hs.suite, clientAP); err != nil {
