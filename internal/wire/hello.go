@@ -140,31 +140,69 @@ func (m *ClientHello) BindersLen() int {
 // binders list (RFC 8446, Section 4.2.11.2), so it marshals with placeholder
 // binders of the right lengths first and patches the real ones in here.
 func PatchBinders(raw []byte, binders [][]byte) error {
-	var m ClientHello
-	if err := m.Unmarshal(raw); err != nil {
+	off, err := bindersOffset(raw, binders)
+	if err != nil {
 		return fmt.Errorf("wire: PatchBinders: %w", err)
 	}
-	if len(m.PSKBinders) == 0 {
-		return errors.New("wire: PatchBinders: ClientHello has no pre_shared_key extension")
-	}
-	if len(binders) != len(m.PSKBinders) {
-		return fmt.Errorf("wire: PatchBinders: %d binders given, ClientHello has %d", len(binders), len(m.PSKBinders))
-	}
-	for i, binder := range binders {
-		if len(binder) != len(m.PSKBinders[i]) {
-			return fmt.Errorf("wire: PatchBinders: binder %d is %d bytes, ClientHello has %d", i, len(binder), len(m.PSKBinders[i]))
-		}
-	}
-	// pre_shared_key is the last extension (RFC 8446, Section 4.2.11) and the
-	// extensions block ends the message, so the binders list is the final
-	// BindersLen bytes of raw: a 2-byte list length, then each binder behind
-	// its 1-byte length.
-	off := len(raw) - m.BindersLen() + 2
 	for _, binder := range binders {
 		off++ // the binder's own length byte, unchanged
 		off += copy(raw[off:], binder)
 	}
 	return nil
+}
+
+// bindersOffset finds the binders list of raw's pre_shared_key extension,
+// checking it holds binders of the lengths given, and returns the offset of
+// its first binder's length byte. It walks the message's structure without decoding the
+// fields: a client patches every ClientHello it resumes with.
+func bindersOffset(raw []byte, binders [][]byte) (int, error) {
+	body, err := helloBody(raw, TypeClientHello, "ClientHello")
+	if err != nil {
+		return 0, err
+	}
+	var skip, exts cryptobyte.String
+	if !body.Skip(2+helloRandomLen) || !body.ReadUint8LengthPrefixed(&skip) ||
+		!body.ReadUint16LengthPrefixed(&skip) || !body.ReadUint8LengthPrefixed(&skip) ||
+		!body.ReadUint16LengthPrefixed(&exts) || !body.Empty() {
+		return 0, decodeErr("ClientHello")
+	}
+	// pre_shared_key is the last extension (RFC 8446, Section 4.2.11) and
+	// the extensions block ends the message, so the binders list is the
+	// final bytes of raw.
+	var typ uint16
+	var psk cryptobyte.String
+	for !exts.Empty() {
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&psk) {
+			return 0, decodeErr("ClientHello.extensions")
+		}
+	}
+	if typ != ExtPreSharedKey {
+		return 0, errors.New("ClientHello has no pre_shared_key extension")
+	}
+	var list cryptobyte.String
+	if !psk.ReadUint16LengthPrefixed(&skip) || !psk.ReadUint16LengthPrefixed(&list) || !psk.Empty() {
+		return 0, decodeErr("ClientHello.pre_shared_key")
+	}
+	off := len(raw) - len(list)
+	for i := 0; !list.Empty(); i++ {
+		var binder cryptobyte.String
+		if !list.ReadUint8LengthPrefixed(&binder) {
+			return 0, decodeErr("ClientHello.pre_shared_key")
+		}
+		if i >= len(binders) {
+			return 0, fmt.Errorf("%d binders given, ClientHello has more", len(binders))
+		}
+		if len(binders[i]) != len(binder) {
+			return 0, fmt.Errorf("binder %d is %d bytes, ClientHello has %d", i, len(binders[i]), len(binder))
+		}
+		if list.Empty() && i+1 != len(binders) {
+			return 0, fmt.Errorf("%d binders given, ClientHello has %d", len(binders), i+1)
+		}
+	}
+	if len(binders) == 0 {
+		return 0, errors.New("no binders given")
+	}
+	return off, nil
 }
 
 // Marshal encodes m as a complete handshake message, header included. It
@@ -413,28 +451,33 @@ func (m *ClientHello) Unmarshal(msg []byte) error {
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
 			return decodeErr("ClientHello.extensions")
 		}
-		field := "ClientHello." + helloExtName(typ)
 		// RFC 8446, Section 4.2: no two extensions of the same type.
 		if seen.addDuplicate(typ) {
-			return illegalErr(field)
+			return illegalErr(clientHelloField(typ))
 		}
 		m.Extensions = append(m.Extensions, typ)
 		// RFC 8446, Section 4.2.11: pre_shared_key MUST be last; servers
 		// MUST check this and abort with illegal_parameter.
 		if typ == ExtPreSharedKey && !exts.Empty() {
-			return illegalErr(field)
+			return illegalErr(clientHelloField(typ))
 		}
 		if typ == ExtServerName {
-			if err := m.unmarshalServerName(data, field); err != nil {
+			if err := m.unmarshalServerName(data); err != nil {
 				return err
 			}
 			continue
 		}
 		if !m.unmarshalExtension(typ, data) {
-			return decodeErr(field)
+			return decodeErr(clientHelloField(typ))
 		}
 	}
 	return nil
+}
+
+// clientHelloField names extension typ in errors. It is built only for an
+// error, keeping the parse of a good ClientHello free of string building.
+func clientHelloField(typ uint16) string {
+	return "ClientHello." + helloExtName(typ)
 }
 
 // unmarshalExtension decodes the data of one extension other than
@@ -565,7 +608,8 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 // Whether the name is a valid DNS name (no trailing dot, no NUL bytes,
 // RFC 6066, Section 3) is left to the handshake, which decides what to
 // answer an unacceptable name with.
-func (m *ClientHello) unmarshalServerName(data cryptobyte.String, field string) error {
+func (m *ClientHello) unmarshalServerName(data cryptobyte.String) error {
+	const field = "ClientHello.server_name"
 	var list cryptobyte.String
 	if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() || list.Empty() {
 		return decodeErr(field)
