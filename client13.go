@@ -159,18 +159,18 @@ type client13 struct {
 	sh    *wire.ServerHello
 	t     *transcript
 
-	suite        *cipherSuite
-	hrrSuite     uint16  // the HelloRetryRequest's suite; 0 without one
-	hrrGroup     CurveID // the group a HelloRetryRequest asked for; 0 without
-	usingPSK     bool
-	early        *keysched.EarlySecret
-	hsSecret     *keysched.HandshakeSecret
-	clientHS     []byte // client_handshake_traffic_secret
-	serverHS     []byte // server_handshake_traffic_secret
-	master       *keysched.MasterSecret
-	certReq      *wire.CertificateRequest13
-	peerChain    [][]byte
-	peerVerified bool
+	suite             *cipherSuite
+	hrrSuite          uint16  // the HelloRetryRequest's suite; 0 without one
+	hrrGroup          CurveID // the group a HelloRetryRequest asked for; 0 without
+	usingPSK          bool
+	early             *keysched.EarlySecret
+	hsSecret          *keysched.HandshakeSecret
+	clientFinishedKey []byte // finished_key of client_handshake_traffic_secret
+	serverFinishedKey []byte // finished_key of server_handshake_traffic_secret
+	master            *keysched.MasterSecret
+	certReq           *wire.CertificateRequest13
+	peerChain         [][]byte
+	peerVerified      bool
 }
 
 // runTLS13 finishes a handshake in which the server chose TLS 1.3. sh is
@@ -479,7 +479,7 @@ func (hs *client13) processServerHello(shMsg []byte) error {
 
 // establishHandshakeKeys installs the handshake traffic keys.
 func (hs *client13) establishHandshakeKeys() (err error) {
-	hs.clientHS, hs.serverHS, err = hs.c.installHandshakeKeys13(hs.suite, hs.hsSecret, hs.t.Sum(), hs.hello.Random)
+	hs.clientFinishedKey, hs.serverFinishedKey, err = hs.c.installHandshakeKeys13(hs.suite, hs.hsSecret, hs.t.Sum(), hs.hello.Random)
 	return err
 }
 
@@ -588,7 +588,7 @@ func (hs *client13) readCertificateVerify() error {
 // derives the application traffic secrets from the transcript through it.
 func (hs *client13) readFinished() error {
 	c := hs.c
-	want := keysched.Finished13(hs.suite.hash, hs.serverHS, hs.t.Sum())
+	want := keysched.FinishedMAC(hs.suite.hash, hs.serverFinishedKey, hs.t.Sum())
 	fin := new(wire.Finished)
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
@@ -618,7 +618,7 @@ func (hs *client13) sendClientFlight() error {
 			return err
 		}
 	}
-	verify := keysched.Finished13(hs.suite.hash, hs.clientHS, hs.t.Sum())
+	verify := keysched.FinishedMAC(hs.suite.hash, hs.clientFinishedKey, hs.t.Sum())
 	if _, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify}); err != nil {
 		return err
 	}

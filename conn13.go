@@ -63,6 +63,17 @@ func (s *cipherSuite) trafficCipher13(secret []byte) (record.Cipher, error) {
 	return rc, nil
 }
 
+// handshakeCipher13 is trafficCipher13 for a handshake traffic secret, which
+// also keys its sender's Finished: it returns that finished_key as well.
+func (s *cipherSuite) handshakeCipher13(secret []byte) (record.Cipher, []byte, error) {
+	key, iv, finishedKey := keysched.HandshakeTrafficKeys(s.hash, secret, s.keyLen, s.ivLen)
+	rc, err := s.record13(key, iv)
+	if err != nil {
+		return nil, nil, wrapError(alert.InternalError, "installing TLS 1.3 keys", err)
+	}
+	return rc, finishedKey, nil
+}
+
 // setReadSecret13 switches reading to keys derived from secret. RFC 8446,
 // Section 5.1: "Handshake messages MUST NOT span key changes. Implementations
 // MUST verify that all messages immediately preceding a key change align with
@@ -243,18 +254,32 @@ func (c *Conn) sendKeyUpdate(requestPeer bool) error {
 // transcript through ServerHello (RFC 8446, Section 7.1), logs them, and
 // switches both directions to them: our secret for writing, the peer's for
 // reading. The peer's last plaintext message must end its record, which
-// setReadSecret13 checks.
-func (c *Conn) installHandshakeKeys13(suite *cipherSuite, secret *keysched.HandshakeSecret, transcriptHash, clientRandom []byte) (clientHS, serverHS []byte, err error) {
-	clientHS = secret.ClientHandshakeTrafficSecret(transcriptHash)
-	serverHS = secret.ServerHandshakeTrafficSecret(transcriptHash)
+// setReadCipherLocked13 checks. It returns the finished_key of each side's
+// Finished (Section 4.4.4).
+func (c *Conn) installHandshakeKeys13(suite *cipherSuite, secret *keysched.HandshakeSecret, transcriptHash, clientRandom []byte) (clientFinishedKey, serverFinishedKey []byte, err error) {
+	clientHS := secret.ClientHandshakeTrafficSecret(transcriptHash)
+	serverHS := secret.ServerHandshakeTrafficSecret(transcriptHash)
 	c.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", clientRandom, clientHS)
 	c.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", clientRandom, serverHS)
-	ours, theirs := serverHS, clientHS
-	if c.isClient {
-		ours, theirs = clientHS, serverHS
-	}
-	if err := c.setWriteSecret13(suite, ours); err != nil {
+	clientCipher, clientFinishedKey, err := suite.handshakeCipher13(clientHS)
+	if err != nil {
 		return nil, nil, err
 	}
-	return clientHS, serverHS, c.setReadSecret13(suite, theirs)
+	serverCipher, serverFinishedKey, err := suite.handshakeCipher13(serverHS)
+	if err != nil {
+		return nil, nil, err
+	}
+	ours, theirs := serverCipher, clientCipher
+	if c.isClient {
+		ours, theirs = clientCipher, serverCipher
+	}
+	c.outMu.Lock()
+	err = c.setWriteCipherLocked(ours)
+	c.outMu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	c.inMu.Lock()
+	defer c.inMu.Unlock()
+	return clientFinishedKey, serverFinishedKey, c.setReadCipherLocked13(theirs)
 }

@@ -31,18 +31,18 @@ type server13 struct {
 	sentCCS     bool // the compatibility change_cipher_spec went out
 	hrrMsg      []byte
 
-	resumed  *Session // the session resumed, or nil
-	pskDHE   bool     // resumption mode is psk_dhe_ke
-	pskIndex uint16   // the client's identity that resumed
-	cert     *Certificate
-	scheme   SignatureScheme
-	certReq  bool
-	early    *keysched.EarlySecret
-	hsSecret *keysched.HandshakeSecret
-	clientHS []byte // client_handshake_traffic_secret
-	serverHS []byte // server_handshake_traffic_secret
-	master   *keysched.MasterSecret
-	clientAP []byte // client_application_traffic_secret_0
+	resumed           *Session // the session resumed, or nil
+	pskDHE            bool     // resumption mode is psk_dhe_ke
+	pskIndex          uint16   // the client's identity that resumed
+	cert              *Certificate
+	scheme            SignatureScheme
+	certReq           bool
+	early             *keysched.EarlySecret
+	hsSecret          *keysched.HandshakeSecret
+	clientFinishedKey []byte // finished_key of client_handshake_traffic_secret
+	serverFinishedKey []byte // finished_key of server_handshake_traffic_secret
+	master            *keysched.MasterSecret
+	clientAP          []byte // client_application_traffic_secret_0
 	// clientFinished is the verify_data the client's Finished must carry,
 	// already in the transcript (see expectClientFinished).
 	clientFinished []byte
@@ -417,7 +417,7 @@ func (hs *server13) sendCompatibilityCCS() error {
 
 // establishHandshakeKeys installs the handshake traffic keys.
 func (hs *server13) establishHandshakeKeys() (err error) {
-	hs.clientHS, hs.serverHS, err = hs.c.installHandshakeKeys13(hs.suite, hs.hsSecret, hs.t.Sum(), hs.hello.Random)
+	hs.clientFinishedKey, hs.serverFinishedKey, err = hs.c.installHandshakeKeys13(hs.suite, hs.hsSecret, hs.t.Sum(), hs.hello.Random)
 	return err
 }
 
@@ -469,7 +469,7 @@ func (hs *server13) sendCertificateVerify() error {
 // Sections 4.4.4 and 7.1).
 func (hs *server13) sendFinished() error {
 	c := hs.c
-	verify := keysched.Finished13(hs.suite.hash, hs.serverHS, hs.t.Sum())
+	verify := keysched.FinishedMAC(hs.suite.hash, hs.serverFinishedKey, hs.t.Sum())
 	if _, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify}); err != nil {
 		return err
 	}
@@ -525,7 +525,7 @@ func (hs *server13) readClientCertificate() error {
 // 4.4.4) from the transcript so far and adds it to the transcript, which then
 // yields the resumption master secret before the client's flight arrives.
 func (hs *server13) expectClientFinished() error {
-	hs.clientFinished = keysched.Finished13(hs.suite.hash, hs.clientHS, hs.t.Sum())
+	hs.clientFinished = keysched.FinishedMAC(hs.suite.hash, hs.clientFinishedKey, hs.t.Sum())
 	msg, err := (&wire.Finished{VerifyData: hs.clientFinished}).Marshal()
 	if err != nil {
 		return wrapError(alert.InternalError, "encoding the expected client Finished", err)

@@ -291,13 +291,31 @@ func FinishedKey13(h crypto.Hash, baseKey []byte) []byte {
 	return ExpandLabel(h, baseKey, labelFinished, nil, h.Size())
 }
 
+// HandshakeTrafficKeys derives from a handshake traffic secret the record
+// key and IV (RFC 8446 Section 7.3) and the finished_key of the Finished
+// message that secret's sender will send (Section 4.4.4), keying HMAC with
+// the secret once for the three.
+func HandshakeTrafficKeys(h crypto.Hash, secret []byte, keyLen, ivLen int) (key, iv, finishedKey []byte) {
+	e := newExpander(h, secret)
+	key = e.expandLabel(labelKey, nil, keyLen)
+	iv = e.expandLabel(labelIV, nil, ivLen)
+	finishedKey = e.expandLabel(labelFinished, nil, h.Size())
+	return key, iv, finishedKey
+}
+
 // Finished13 computes Finished verify_data (RFC 8446 Section 4.4.4):
 // HMAC(finished_key, Transcript-Hash(Handshake Context, Certificate*,
 // CertificateVerify*)). BaseKey is the sender's handshake traffic secret, or
 // a binder key for a PSK binder (Section 4.2.11.2). Compare received values
 // with hmac.Equal.
 func Finished13(h crypto.Hash, baseKey, transcriptHash []byte) []byte {
-	mac := hmac.New(h.New, FinishedKey13(h, baseKey))
+	return FinishedMAC(h, FinishedKey13(h, baseKey), transcriptHash)
+}
+
+// FinishedMAC is Finished13 with the finished_key already derived:
+// HMAC(finished_key, transcriptHash).
+func FinishedMAC(h crypto.Hash, finishedKey, transcriptHash []byte) []byte {
+	mac := hmac.New(h.New, finishedKey)
 	mac.Write(transcriptHash)
 	return mac.Sum(nil)
 }

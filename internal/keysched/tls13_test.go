@@ -281,3 +281,19 @@ func FuzzExportKeyingMaterial13(f *testing.F) {
 		}
 	})
 }
+
+// HandshakeTrafficKeys must agree with the separate derivations it merges.
+func TestHandshakeTrafficKeys(t *testing.T) {
+	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384} {
+		secret := bytes.Repeat([]byte{0x5a}, h.Size())
+		key, iv, fk := HandshakeTrafficKeys(h, secret, 16, 12)
+		wantKey, wantIV := TrafficKey(h, secret, 16, 12)
+		if !bytes.Equal(key, wantKey) || !bytes.Equal(iv, wantIV) || !bytes.Equal(fk, FinishedKey13(h, secret)) {
+			t.Errorf("%v: HandshakeTrafficKeys differs from TrafficKey and FinishedKey13", h)
+		}
+		th := bytes.Repeat([]byte{1}, h.Size())
+		if !bytes.Equal(FinishedMAC(h, fk, th), Finished13(h, secret, th)) {
+			t.Errorf("%v: FinishedMAC differs from Finished13", h)
+		}
+	}
+}

@@ -216,7 +216,7 @@ func (m *ClientHello) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b cryptobyte.Builder
+	b := newBuilder(64 + len(m.SessionID) + 2*len(m.CipherSuites) + len(exts))
 	b.AddUint8(TypeClientHello)
 	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
 		b.AddUint16(m.Vers)
@@ -281,10 +281,10 @@ func (m *ClientHello) check() error {
 }
 
 func (m *ClientHello) marshalExtensions() ([]byte, error) {
-	var b cryptobyte.Builder
+	b := newBuilder(512)
 	if m.ServerName != "" {
 		// RFC 6066, Section 3: a ServerNameList with our one host_name.
-		helloAddExtension(&b, ExtServerName, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtServerName, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				b.AddUint8(0) // name_type host_name
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(m.ServerName)) })
@@ -292,27 +292,27 @@ func (m *ClientHello) marshalExtensions() ([]byte, error) {
 		})
 	}
 	if len(m.SupportedGroups) > 0 {
-		helloAddExtension(&b, ExtSupportedGroups, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtSupportedGroups, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { helloAddUint16s(b, m.SupportedGroups) })
 		})
 	}
 	if len(m.PointFormats) > 0 {
-		helloAddExtension(&b, ExtECPointFormats, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtECPointFormats, func(b *cryptobyte.Builder) {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.PointFormats) })
 		})
 	}
 	if len(m.SignatureAlgorithms) > 0 {
-		helloAddExtension(&b, ExtSignatureAlgorithms, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtSignatureAlgorithms, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { helloAddUint16s(b, m.SignatureAlgorithms) })
 		})
 	}
 	if len(m.SignatureAlgorithmsCert) > 0 {
-		helloAddExtension(&b, ExtSignatureAlgorithmsCert, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtSignatureAlgorithmsCert, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { helloAddUint16s(b, m.SignatureAlgorithmsCert) })
 		})
 	}
 	if len(m.ALPN) > 0 {
-		helloAddExtension(&b, ExtALPN, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtALPN, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				for _, proto := range m.ALPN {
 					b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(proto)) })
@@ -321,27 +321,27 @@ func (m *ClientHello) marshalExtensions() ([]byte, error) {
 		})
 	}
 	if m.SecureRenegotiationSupported {
-		helloAddExtension(&b, ExtRenegotiationInfo, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtRenegotiationInfo, func(b *cryptobyte.Builder) {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.SecureRenegotiation) })
 		})
 	}
 	if m.ExtendedMasterSecret {
-		helloAddExtension(&b, ExtExtendedMasterSecret, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtExtendedMasterSecret, func(*cryptobyte.Builder) {})
 	}
 	if m.EncryptThenMAC {
-		helloAddExtension(&b, ExtEncryptThenMAC, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtEncryptThenMAC, func(*cryptobyte.Builder) {})
 	}
 	if m.TicketSupported {
 		// RFC 5077, Section 3.2: the ticket is the whole extension_data.
-		helloAddExtension(&b, ExtSessionTicket, func(b *cryptobyte.Builder) { b.AddBytes(m.SessionTicket) })
+		helloAddExtension(b, ExtSessionTicket, func(b *cryptobyte.Builder) { b.AddBytes(m.SessionTicket) })
 	}
 	if len(m.SupportedVersions) > 0 {
-		helloAddExtension(&b, ExtSupportedVersions, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtSupportedVersions, func(b *cryptobyte.Builder) {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { helloAddUint16s(b, m.SupportedVersions) })
 		})
 	}
 	if m.KeyShares != nil {
-		helloAddExtension(&b, ExtKeyShare, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtKeyShare, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				for _, share := range m.KeyShares {
 					b.AddUint16(share.Group)
@@ -351,22 +351,22 @@ func (m *ClientHello) marshalExtensions() ([]byte, error) {
 		})
 	}
 	if len(m.PSKModes) > 0 {
-		helloAddExtension(&b, ExtPSKKeyExchangeModes, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtPSKKeyExchangeModes, func(b *cryptobyte.Builder) {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.PSKModes) })
 		})
 	}
 	if m.EarlyData {
-		helloAddExtension(&b, ExtEarlyData, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtEarlyData, func(*cryptobyte.Builder) {})
 	}
 	if len(m.Cookie) > 0 {
-		helloAddExtension(&b, ExtCookie, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtCookie, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Cookie) })
 		})
 	}
 	// RFC 8446, Section 4.2.11: pre_shared_key MUST be the last extension,
 	// which is also what lets BindersLen and PatchBinders find the binders.
 	if len(m.PSKIdentities) > 0 {
-		helloAddExtension(&b, ExtPreSharedKey, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtPreSharedKey, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				for _, id := range m.PSKIdentities {
 					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(id.Identity) })
@@ -445,6 +445,8 @@ func (m *ClientHello) Unmarshal(msg []byte) error {
 		return decodeErr("ClientHello.extensions")
 	}
 	var seen helloSeenSet
+	// Browsers and TLS libraries send 10 to 20 extensions.
+	m.Extensions = make([]uint16, 0, 20)
 	for !exts.Empty() {
 		var typ uint16
 		var data cryptobyte.String
@@ -679,7 +681,7 @@ func (m *ServerHello) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b cryptobyte.Builder
+	b := newBuilder(64 + len(m.SessionID) + len(exts))
 	b.AddUint8(TypeServerHello)
 	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
 		b.AddUint16(m.Vers)
@@ -724,55 +726,55 @@ func (m *ServerHello) check() error {
 }
 
 func (m *ServerHello) marshalExtensions() ([]byte, error) {
-	var b cryptobyte.Builder
+	b := newBuilder(64 + len(m.KeyShare.Data) + len(m.Cookie))
 	if m.SecureRenegotiationSupported {
-		helloAddExtension(&b, ExtRenegotiationInfo, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtRenegotiationInfo, func(b *cryptobyte.Builder) {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.SecureRenegotiation) })
 		})
 	}
 	if m.ExtendedMasterSecret {
-		helloAddExtension(&b, ExtExtendedMasterSecret, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtExtendedMasterSecret, func(*cryptobyte.Builder) {})
 	}
 	if m.EncryptThenMAC {
-		helloAddExtension(&b, ExtEncryptThenMAC, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtEncryptThenMAC, func(*cryptobyte.Builder) {})
 	}
 	if m.TicketSupported {
-		helloAddExtension(&b, ExtSessionTicket, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtSessionTicket, func(*cryptobyte.Builder) {})
 	}
 	if m.ALPN != "" {
-		helloAddExtension(&b, ExtALPN, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtALPN, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(m.ALPN)) })
 			})
 		})
 	}
 	if m.ServerNameAck {
-		helloAddExtension(&b, ExtServerName, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtServerName, func(*cryptobyte.Builder) {})
 	}
 	if len(m.PointFormats) > 0 {
-		helloAddExtension(&b, ExtECPointFormats, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtECPointFormats, func(b *cryptobyte.Builder) {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.PointFormats) })
 		})
 	}
 	if m.SupportedVersion != 0 {
-		helloAddExtension(&b, ExtSupportedVersions, func(b *cryptobyte.Builder) { b.AddUint16(m.SupportedVersion) })
+		helloAddExtension(b, ExtSupportedVersions, func(b *cryptobyte.Builder) { b.AddUint16(m.SupportedVersion) })
 	}
 	if m.KeyShare.Group != 0 {
-		helloAddExtension(&b, ExtKeyShare, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtKeyShare, func(b *cryptobyte.Builder) {
 			b.AddUint16(m.KeyShare.Group)
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.KeyShare.Data) })
 		})
 	}
 	if m.SelectedGroup != 0 {
-		helloAddExtension(&b, ExtKeyShare, func(b *cryptobyte.Builder) { b.AddUint16(m.SelectedGroup) })
+		helloAddExtension(b, ExtKeyShare, func(b *cryptobyte.Builder) { b.AddUint16(m.SelectedGroup) })
 	}
 	if len(m.Cookie) > 0 {
-		helloAddExtension(&b, ExtCookie, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtCookie, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Cookie) })
 		})
 	}
 	if m.HasSelectedPSK {
-		helloAddExtension(&b, ExtPreSharedKey, func(b *cryptobyte.Builder) { b.AddUint16(m.SelectedPSK) })
+		helloAddExtension(b, ExtPreSharedKey, func(b *cryptobyte.Builder) { b.AddUint16(m.SelectedPSK) })
 	}
 	out, err := b.Bytes()
 	if err != nil {

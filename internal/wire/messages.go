@@ -63,7 +63,7 @@ func msgMarshalErr(field string) error {
 // Errors set inside addBody (b.SetError) are returned as they are; length
 // overflows detected by cryptobyte become internal_error for name.
 func msgMarshal(typ uint8, name string, addBody func(b *cryptobyte.Builder)) ([]byte, error) {
-	var b cryptobyte.Builder
+	b := newBuilder(256)
 	b.AddUint8(typ)
 	b.AddUint24LengthPrefixed(addBody)
 	out, err := b.Bytes()
