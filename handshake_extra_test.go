@@ -121,6 +121,89 @@ func TestHandshakeDeadline(t *testing.T) {
 	}
 }
 
+// gatedConn passes writes through until split is set; then it writes the
+// first three bytes of the next write, waits for release, and writes the
+// rest, so that the peer sees a record arrive in two parts with a pause.
+type gatedConn struct {
+	net.Conn
+	split   chan struct{} // closed: split the next write
+	release chan struct{}
+}
+
+func (g *gatedConn) Write(p []byte) (int, error) {
+	select {
+	case <-g.split:
+	default:
+		return g.Conn.Write(p)
+	}
+	n, err := g.Conn.Write(p[:3])
+	if err != nil {
+		return n, err
+	}
+	<-g.release
+	m, err := g.Conn.Write(p[3:])
+	return n + m, err
+}
+
+// TestReadTimeoutInsideRecord: a read deadline that passes while a record
+// is half received is a timeout like any other, and nothing is lost: the
+// next Read returns the record's data once the rest arrives.
+func TestReadTimeoutInsideRecord(t *testing.T) {
+	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
+		t.Run(VersionName(vers), func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			rawClient, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rawClient.Close()
+			rawServer, err := l.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rawServer.Close()
+			gate := &gatedConn{Conn: rawServer, split: make(chan struct{}), release: make(chan struct{})}
+			ccfg := testClientConfig(t)
+			ccfg.MaxVersion = vers
+			ccfg.SessionTicketsDisabled = true // no tickets in flight after the handshake
+			scfg := testServerConfig(t)
+			scfg.SessionTicketsDisabled = true
+			client, server := Client(rawClient, ccfg), Server(gate, scfg)
+			errc := make(chan error, 1)
+			go func() { errc <- server.Handshake() }()
+			if err := client.Handshake(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+
+			close(gate.split)
+			go func() { _, err := server.Write([]byte("hello")); errc <- err }()
+			client.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			buf := make([]byte, 16)
+			_, err = client.Read(buf)
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Fatalf("first read: got %v, want a timeout", err)
+			}
+			close(gate.release)
+			client.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, err := client.Read(buf)
+			if err != nil || string(buf[:n]) != "hello" {
+				t.Fatalf("read after the timeout: %q, %v; want \"hello\"", buf[:n], err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // TestLargeWrites: application data is split into records of at most
 // 2^14 bytes and reassembled in order.
 func TestLargeWrites(t *testing.T) {

@@ -102,7 +102,14 @@ var errSeqExhausted = &Error{Alert: alert.InternalError, Msg: "record sequence n
 
 // ReadRecord reads one record from r into *buf, which is reused and grown as
 // needed up to HeaderLen+MaxCiphertext12, and returns the whole record
-// (header and fragment) as a slice of *buf.
+// (header and fragment) as a slice of *buf, valid until the next call.
+//
+// A read that fails inside a record keeps what it got in *buf (len(*buf)
+// is the part of a record already received), and the next call goes on
+// from there. That is what makes a read deadline harmless: a timeout in
+// the middle of a record loses nothing, and the connection reads on once
+// the rest arrives. Callers that treat other errors as final never call
+// again.
 //
 // A declared length above MaxCiphertext12 is rejected with record_overflow
 // (RFC 5246, Section 6.2.3) before any of the body is read, so a peer cannot
@@ -112,39 +119,47 @@ var errSeqExhausted = &Error{Alert: alert.InternalError, Msg: "record sequence n
 // checked here; HalfConn.Open does that.
 func ReadRecord(r io.Reader, buf *[]byte) ([]byte, error) {
 	b := *buf
+	have := len(b)
 	if cap(b) < HeaderLen {
-		b = make([]byte, HeaderLen, 512)
-		*buf = b
+		b = make([]byte, 0, 512)
 	}
-	b = b[:HeaderLen]
-	n, err := readFull(r, b)
-	if err != nil {
-		if n == 0 && err == io.EOF {
-			return nil, io.EOF
+	if have < HeaderLen {
+		b = b[:HeaderLen]
+		n, err := readFull(r, b[have:])
+		have += n
+		if err != nil {
+			*buf = b[:have]
+			if have == 0 && err == io.EOF {
+				return nil, io.EOF
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
 		}
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
 	}
 	length := int(b[3])<<8 | int(b[4])
 	if length > MaxCiphertext12 {
+		*buf = b[:have]
 		return nil, &Error{Alert: alert.RecordOverflow, Msg: "record length " + strconv.Itoa(length) + " exceeds the maximum"}
 	}
 	total := HeaderLen + length
 	if cap(b) < total {
 		grown := make([]byte, total)
-		copy(grown, b[:HeaderLen])
+		copy(grown, b[:have])
 		b = grown
-		*buf = b
 	}
 	b = b[:total]
-	if _, err := readFull(r, b[HeaderLen:]); err != nil {
+	n, err := readFull(r, b[have:])
+	have += n
+	if err != nil {
+		*buf = b[:have]
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, err
 	}
+	*buf = b[:0]
 	return b, nil
 }
 

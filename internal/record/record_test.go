@@ -124,6 +124,75 @@ func TestReadRecordTransportError(t *testing.T) {
 	}
 }
 
+// timeoutError is a net.Error-style timeout, as a read deadline gives.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// gappyReader hands out its stream in the pieces given, with a timeout
+// between each piece and the next.
+type gappyReader struct {
+	pieces [][]byte
+	gap    bool
+}
+
+func (g *gappyReader) Read(p []byte) (int, error) {
+	if len(g.pieces) == 0 {
+		return 0, io.EOF
+	}
+	if g.gap {
+		g.gap = false
+		return 0, timeoutError{}
+	}
+	n := copy(p, g.pieces[0])
+	if g.pieces[0] = g.pieces[0][n:]; len(g.pieces[0]) == 0 {
+		g.pieces, g.gap = g.pieces[1:], true
+	}
+	return n, nil
+}
+
+// TestReadRecordResumesAfterTimeout: a read that times out inside a record,
+// in its header or its body, keeps what arrived; the next call completes
+// the record, and the one after reads the next record from its start.
+func TestReadRecordResumesAfterTimeout(t *testing.T) {
+	first := append(header(ApplicationData, 0x0303, 600), bytes.Repeat([]byte{0xaa}, 600)...)
+	second := append(header(Handshake, 0x0303, 3), 1, 2, 3)
+	stream := append(append([]byte(nil), first...), second...)
+	for _, cuts := range [][]int{{2}, {5}, {7}, {3, 300}, {5, 6, 605}, {605, 607}, {1, 2, 3, 4, 5, 6, 7, 8}} {
+		var pieces [][]byte
+		last := 0
+		for _, c := range cuts {
+			pieces = append(pieces, stream[last:c])
+			last = c
+		}
+		pieces = append(pieces, stream[last:])
+		r := &gappyReader{pieces: pieces}
+		var buf []byte
+		var got [][]byte
+		for timeouts := 0; len(got) < 2; {
+			rec, err := ReadRecord(r, &buf)
+			if _, ok := err.(timeoutError); ok {
+				if timeouts++; timeouts > len(cuts) {
+					t.Fatalf("cuts %v: more timeouts than gaps", cuts)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("cuts %v: %v", cuts, err)
+			}
+			got = append(got, append([]byte(nil), rec...))
+		}
+		if !bytes.Equal(got[0], first) || !bytes.Equal(got[1], second) {
+			t.Errorf("cuts %v: records differ from those sent", cuts)
+		}
+		if _, err := ReadRecord(r, &buf); err != io.EOF {
+			t.Errorf("cuts %v: after the last record got %v, want io.EOF", cuts, err)
+		}
+	}
+}
+
 func FuzzReadRecord(f *testing.F) {
 	hello := append(header(Handshake, 0x0301, 4), 1, 0, 0, 0)
 	f.Add(hello, uint8(0))
