@@ -26,6 +26,8 @@ const (
 	// a NewSessionTicket (RFC 8446, Section 4.6.1: it arrives after the
 	// server's Finished), when it needs a session for the next connection.
 	ticketWait = 500 * time.Millisecond
+	// ticketPoll is how often awaitTicket looks for an arrived ticket.
+	ticketPoll = 10 * time.Millisecond
 )
 
 type connectOptions struct {
@@ -197,13 +199,24 @@ func readReply(conn *reprise.Conn) ([]byte, error) {
 
 // awaitTicket reads briefly so that TLS 1.3 NewSessionTicket messages,
 // which follow the handshake, are processed and Session has a ticket.
+// Read returns only with application data, so it reads in short slices
+// and looks for the ticket between them: a server that sends its tickets
+// and then waits for a request (s_server -www, gnutls-serv --http) costs
+// one slice, not the whole wait.
 func awaitTicket(conn *reprise.Conn) {
 	deadline := time.Now().Add(ticketWait)
 	buf := make([]byte, 1024)
 	for conn.Session() == nil && time.Now().Before(deadline) {
-		conn.SetReadDeadline(deadline)
+		next := time.Now().Add(ticketPoll)
+		if next.After(deadline) {
+			next = deadline
+		}
+		conn.SetReadDeadline(next)
 		if _, err := conn.Read(buf); err != nil {
-			return
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				return
+			}
 		}
 	}
 }

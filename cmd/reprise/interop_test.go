@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,32 +47,58 @@ func TestOpenSSLClientResumesAgainstServe(t *testing.T) {
 }
 
 // TestOpenSSLSessionFileAgainstServe: s_client's -sess_out/-sess_in across
-// two processes resume against reprise serve.
+// two processes resume against reprise serve: a TLS 1.2 session ID, and a
+// TLS 1.3 ticket. (s_client -reconnect cannot show TLS 1.3 resumption: it
+// reconnects before reading the tickets, against any server.)
 func TestOpenSSLSessionFileAgainstServe(t *testing.T) {
 	peertest.Need(t, "openssl")
 	cert := peertest.Certs(t, peertest.ECDSAP256)
-	s := startServe(t, "--cert", cert.CertFile, "--key", cert.KeyFile, "--max-version", "1.2")
-	sess := filepath.Join(t.TempDir(), "openssl.sess")
-	base := []string{"s_client", "-connect", s.addr, "-CAfile", cert.CAFile, "-servername", "localhost", "-tls1_2", "-no_ticket", "-ign_eof"}
-	out, err := peertest.Run(t, 20*time.Second, "GET / HTTP/1.0\r\n\r\n", "openssl", append(base, "-sess_out", sess)...)
-	if err != nil || !strings.Contains(out, "New, TLSv1.2") {
-		t.Fatalf("first connection: %v\n%s", err, out)
-	}
-	out, err = peertest.Run(t, 20*time.Second, "GET / HTTP/1.0\r\n\r\n", "openssl", append(base, "-sess_in", sess)...)
-	if err != nil || !strings.Contains(out, "Reused, TLSv1.2") || !strings.Contains(out, "Resumed:         yes, by session-id") {
-		t.Fatalf("second connection did not resume: %v\n%s", err, out)
+	for _, tc := range []struct {
+		name, version, flag, want string
+		serve                     []string
+	}{
+		{"session-id", "TLSv1.2", "-tls1_2", "session-id", []string{"--max-version", "1.2", "--json"}},
+		{"psk", "TLSv1.3", "-tls1_3", "psk", []string{"--min-version", "1.3", "--json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServe(t, append([]string{"--cert", cert.CertFile, "--key", cert.KeyFile}, tc.serve...)...)
+			sess := filepath.Join(t.TempDir(), "openssl.sess")
+			base := []string{"s_client", "-connect", s.addr, "-CAfile", cert.CAFile, "-servername", "localhost", tc.flag, "-no_ticket", "-ign_eof"}
+			if tc.version == "TLSv1.3" {
+				// -no_ticket would leave s_client nothing to resume with.
+				base = slices.DeleteFunc(base, func(a string) bool { return a == "-no_ticket" })
+			}
+			out, err := peertest.Run(t, 20*time.Second, "GET / HTTP/1.0\r\n\r\n", "openssl", append(base, "-sess_out", sess)...)
+			if err != nil || !strings.Contains(out, "New, "+tc.version) {
+				t.Fatalf("first connection: %v\n%s", err, out)
+			}
+			out, err = peertest.Run(t, 20*time.Second, "GET / HTTP/1.0\r\n\r\n", "openssl", append(base, "-sess_in", sess)...)
+			if err != nil || !strings.Contains(out, "Reused, "+tc.version) || !strings.Contains(out, "Resumed:         yes, by "+tc.want) {
+				t.Fatalf("second connection did not resume: %v\n%s", err, out)
+			}
+			if r := waitReports(t, s, 2); r[1].Resumption != tc.want || r[1].Version != strings.Replace(tc.version, "v", "", 1) {
+				t.Errorf("server saw %+v, want %s by %s", r[1], tc.version, tc.want)
+			}
+		})
 	}
 }
 
-// connectResumes runs `reprise connect --reconnect 3` against addr and
-// checks that connections 2 to 4 resume by want.
-func connectResumes(t *testing.T, addr string, cert *peertest.Cert, want string, extra ...string) []connReport {
+// connectResumes runs `reprise connect --reconnect 3` against addr at
+// version ("1.2" or "1.3") and checks that connections 2 to 4 resume by
+// want.
+func connectResumes(t *testing.T, addr string, cert *peertest.Cert, version, want string, extra ...string) []connReport {
 	t.Helper()
 	args := append([]string{"connect", addr, "--ca", cert.CAFile, "--servername", "localhost",
-		"--reconnect", "3", "--max-version", "1.2", "--json"}, extra...)
+		"--reconnect", "3", "--min-version", version, "--max-version", version, "--json"}, extra...)
 	r := mustSucceed(t, args...)
 	reports := parseReports(t, r.stdout)
 	wantResumptions(t, reports, "none", want, want, want)
+	wantVersion := "TLS" + version
+	for _, rep := range reports {
+		if rep.Version != wantVersion {
+			t.Errorf("conn %d: %s, want %s", rep.Conn, rep.Version, wantVersion)
+		}
+	}
 	return reports
 }
 
@@ -80,11 +107,15 @@ func TestConnectAgainstOpenSSLServer(t *testing.T) {
 	cert := peertest.Certs(t, peertest.ECDSAP256)
 	t.Run("session-id", func(t *testing.T) {
 		addr, _ := peertest.OpenSSLServer(t, "-cert", cert.CertFile, "-key", cert.KeyFile, "-www", "-no_ticket")
-		connectResumes(t, addr, cert, "session-id", "--no-ticket")
+		connectResumes(t, addr, cert, "1.2", "session-id", "--no-ticket")
 	})
 	t.Run("ticket", func(t *testing.T) {
 		addr, _ := peertest.OpenSSLServer(t, "-cert", cert.CertFile, "-key", cert.KeyFile, "-www", "-no_cache")
-		connectResumes(t, addr, cert, "ticket")
+		connectResumes(t, addr, cert, "1.2", "ticket")
+	})
+	t.Run("psk", func(t *testing.T) {
+		addr, _ := peertest.OpenSSLServer(t, "-cert", cert.CertFile, "-key", cert.KeyFile, "-www", "-tls1_3")
+		connectResumes(t, addr, cert, "1.3", "psk")
 	})
 }
 
@@ -94,7 +125,7 @@ func TestConnectAgainstGnuTLSServer(t *testing.T) {
 	t.Run("session-id", func(t *testing.T) {
 		addr, _ := peertest.GnuTLSServer(t, "--http", "--x509certfile", cert.CertFile, "--x509keyfile", cert.KeyFile,
 			"--priority", "NORMAL:%NO_TICKETS")
-		for _, r := range connectResumes(t, addr, cert, "session-id", "--no-ticket") {
+		for _, r := range connectResumes(t, addr, cert, "1.2", "session-id", "--no-ticket") {
 			if !r.EMS {
 				t.Errorf("conn %d: no extended master secret", r.Conn)
 			}
@@ -105,7 +136,7 @@ func TestConnectAgainstGnuTLSServer(t *testing.T) {
 	t.Run("no-ems", func(t *testing.T) {
 		addr, _ := peertest.GnuTLSServer(t, "--http", "--x509certfile", cert.CertFile, "--x509keyfile", cert.KeyFile,
 			"--priority", "NORMAL:%NO_TICKETS:%NO_SESSION_HASH")
-		for _, r := range connectResumes(t, addr, cert, "session-id", "--no-ticket") {
+		for _, r := range connectResumes(t, addr, cert, "1.2", "session-id", "--no-ticket") {
 			if r.EMS {
 				t.Errorf("conn %d: EMS against a server without it", r.Conn)
 			}
@@ -114,7 +145,12 @@ func TestConnectAgainstGnuTLSServer(t *testing.T) {
 	t.Run("ticket", func(t *testing.T) {
 		addr, _ := peertest.GnuTLSServer(t, "--http", "--x509certfile", cert.CertFile, "--x509keyfile", cert.KeyFile,
 			"--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2")
-		connectResumes(t, addr, cert, "ticket")
+		connectResumes(t, addr, cert, "1.2", "ticket")
+	})
+	t.Run("psk", func(t *testing.T) {
+		addr, _ := peertest.GnuTLSServer(t, "--http", "--x509certfile", cert.CertFile, "--x509keyfile", cert.KeyFile,
+			"--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3")
+		connectResumes(t, addr, cert, "1.3", "psk")
 	})
 }
 

@@ -244,6 +244,56 @@ func TestConnectResumesByTicket(t *testing.T) {
 	wantResumptions(t, parseReports(t, r.stdout), "none", "ticket", "ticket", "ticket")
 }
 
+// TestConnectResumesByPSK: TLS 1.3 over the hybrid group resumes by PSK
+// on every reconnection, and the server reports the same.
+func TestConnectResumesByPSK(t *testing.T) {
+	s := startServe(t, "--min-version", "1.3", "--groups", "x25519mlkem768", "--json")
+	r := mustSucceed(t, "connect", s.addr, "--insecure", "--servername", "localhost",
+		"--min-version", "1.3", "--max-version", "1.3", "--groups", "x25519mlkem768", "--reconnect", "3", "--json")
+	reports := parseReports(t, r.stdout)
+	wantResumptions(t, reports, "none", "psk", "psk", "psk")
+	for _, rep := range reports {
+		if rep.Version != "TLS1.3" || rep.Cipher != "TLS_AES_128_GCM_SHA256" || rep.ServerName != "localhost" || rep.Refused != "" {
+			t.Errorf("unexpected report %+v", rep)
+		}
+	}
+	server := waitReports(t, s, 4)
+	wantResumptions(t, server, "none", "psk", "psk", "psk")
+
+	// Both hellos name the hybrid group in the trace.
+	r = mustSucceed(t, "connect", s.addr, "--insecure", "--groups", "x25519mlkem768", "--trace")
+	for _, want := range []string{"-> ClientHello ", "<- ServerHello "} {
+		line := ""
+		for _, l := range strings.Split(r.stdout+r.stderr, "\n") {
+			if strings.Contains(l, want) {
+				line = l
+			}
+		}
+		if !strings.Contains(line, "key_share=X25519MLKEM768") {
+			t.Errorf("trace %q line %q does not name X25519MLKEM768:\n%s", want, line, r.stdout+r.stderr)
+		}
+	}
+}
+
+// TestServerExplainsRefusedPSK: a TLS 1.3 session taken to a server with
+// other ticket keys is declined; that server says why.
+func TestServerExplainsRefusedPSK(t *testing.T) {
+	issuer := startServe(t, "--min-version", "1.3")
+	sess := filepath.Join(t.TempDir(), "session.pem")
+	mustSucceed(t, "connect", issuer.addr, "--insecure", "--sess-out", sess)
+
+	other := startServe(t, "--min-version", "1.3", "--json")
+	r := mustSucceed(t, "connect", other.addr, "--insecure", "--sess-in", sess, "--json")
+	if c := parseReports(t, r.stdout); len(c) != 1 || c[0].Resumption != "none" || c[0].Refused != "server-declined" {
+		t.Errorf("client view: %+v, want refused server-declined", c)
+	}
+	if s := waitReports(t, other, 1); s[0].Refused != "ticket-key-unknown" || s[0].Version != "TLS1.3" {
+		t.Errorf("server view: %+v, want refused ticket-key-unknown", s[0])
+	}
+	r = mustSucceed(t, "connect", issuer.addr, "--insecure", "--sess-in", sess, "--json")
+	wantResumptions(t, parseReports(t, r.stdout), "psk")
+}
+
 func TestConnectHumanOutput(t *testing.T) {
 	s := startServe(t, "--max-version", "1.2")
 	r := mustSucceed(t, "connect", s.addr, "--insecure", "--reconnect", "1", "--no-ticket")
