@@ -11,7 +11,10 @@ import (
 	"sync"
 	"testing"
 
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/reprise-tls/reprise/internal/peertest"
+	"github.com/reprise-tls/reprise/internal/record"
 	"github.com/reprise-tls/reprise/internal/wire"
 )
 
@@ -688,4 +691,104 @@ func TestClientChecksServerHello13(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stripSupportedVersions is an active attacker between client and server:
+// it renames the supported_versions extension of the client's first
+// ClientHello (the one record it reads first) to an unknown type, so the
+// server sees a TLS 1.2-only client, and relays everything else as is.
+func stripSupportedVersions(t *testing.T, client, server net.Conn) {
+	go func() {
+		var buf []byte
+		rec, err := record.ReadRecord(client, &buf)
+		if err != nil {
+			return
+		}
+		rec = bytes.Clone(rec)
+		// record header, handshake header, legacy_version, random
+		s := cryptobyte.String(rec[record.HeaderLen+4+2+32:])
+		var sid, suites, comp, exts cryptobyte.String
+		if !s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16LengthPrefixed(&suites) ||
+			!s.ReadUint8LengthPrefixed(&comp) || !s.ReadUint16LengthPrefixed(&exts) {
+			t.Error("attacker: cannot parse the ClientHello")
+			return
+		}
+		found := false
+		for !exts.Empty() {
+			at := len(rec) - len(exts)
+			var typ uint16
+			var body cryptobyte.String
+			if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&body) {
+				t.Error("attacker: cannot parse the extensions")
+				return
+			}
+			if typ == wire.ExtSupportedVersions {
+				rec[at], rec[at+1] = 0xfe, 0xfe
+				found = true
+			}
+		}
+		if !found {
+			t.Error("attacker: the ClientHello has no supported_versions")
+		}
+		server.Write(rec)
+		go io.Copy(client, server)
+		io.Copy(server, client)
+	}()
+}
+
+// TestDowngradeSentinel: RFC 8446, Section 4.1.3. A server that can speak
+// TLS 1.3 but negotiates TLS 1.2 ends ServerHello.random with
+// "DOWNGRD\x01"; a TLS 1.3 client that sees it aborts with
+// illegal_parameter, before Finished would have caught the tampering.
+// Checked with crypto/tls on the other side in each direction, so both our
+// sentinel and our check are held to another implementation.
+func TestDowngradeSentinel(t *testing.T) {
+	pc := peertest.Certs(t, peertest.ECDSAP256)
+	attack := func() (clientSide, serverSide net.Conn, closeAll func()) {
+		a, b := memPipe()
+		c, d := memPipe()
+		stripSupportedVersions(t, b, c)
+		return a, d, func() { a.Close(); b.Close(); c.Close(); d.Close() }
+	}
+	wantSentinelAbort := func(t *testing.T, err error) {
+		t.Helper()
+		var ae *AlertError
+		if !errors.As(err, &ae) || ae.Alert != AlertIllegalParameter || ae.Received || !strings.Contains(err.Error(), "downgrade sentinel") {
+			t.Fatalf("client: got %v, want our illegal_parameter for the downgrade sentinel", err)
+		}
+	}
+
+	t.Run("reprise-both", func(t *testing.T) {
+		cs, ss, closeAll := attack()
+		defer closeAll()
+		server := Server(ss, testServerConfig(t))
+		go server.Handshake()
+		wantSentinelAbort(t, Client(cs, testClientConfig(t)).Handshake())
+	})
+	t.Run("cryptotls-client", func(t *testing.T) {
+		cs, ss, closeAll := attack()
+		defer closeAll()
+		server := Server(ss, testServerConfig(t))
+		go server.Handshake()
+		err := tls.Client(cs, &tls.Config{ServerName: "localhost", RootCAs: peertest.CAPool(t)}).Handshake()
+		if err == nil || !strings.Contains(err.Error(), "downgrade") {
+			t.Fatalf("crypto/tls client: got %v, want its downgrade error", err)
+		}
+	})
+	t.Run("cryptotls-server", func(t *testing.T) {
+		cs, ss, closeAll := attack()
+		defer closeAll()
+		server := tls.Server(ss, &tls.Config{Certificates: []tls.Certificate{pc.TLSCertificate()}})
+		go server.Handshake()
+		wantSentinelAbort(t, Client(cs, testClientConfig(t)).Handshake())
+	})
+	// Without the attacker, a client limited to TLS 1.2 meets the same
+	// server without trouble: only a client that could do TLS 1.3 cares.
+	t.Run("tls12-client", func(t *testing.T) {
+		ccfg := testClientConfig(t)
+		ccfg.MaxVersion = VersionTLS12
+		if _, _, cerr, serr := handshakePair(t, ccfg, testServerConfig(t)); cerr != nil || serr != nil {
+			t.Fatal(cerr, serr)
+		}
+	})
 }
