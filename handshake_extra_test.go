@@ -95,26 +95,35 @@ func TestALPN12(t *testing.T) {
 	}
 }
 
-// TestHandshakeDeadline: a peer that never speaks cannot hold a
-// handshake past the connection's deadline.
-func TestHandshakeDeadline(t *testing.T) {
+// tcpPair returns the two ends of a loopback TCP connection, closed when
+// the test ends: for tests of deadlines, which memPipe does not keep.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	silent, err := net.Dial("tcp", l.Addr().String())
+	client, err = net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer silent.Close()
-	raw, err := l.Accept()
+	t.Cleanup(func() { client.Close() })
+	server, err = l.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}
+
+// TestHandshakeDeadline: a peer that never speaks cannot hold a
+// handshake past the connection's deadline.
+func TestHandshakeDeadline(t *testing.T) {
+	_, raw := tcpPair(t)
 	srv := Server(raw, testServerConfig(t))
 	srv.SetDeadline(time.Now().Add(100 * time.Millisecond))
-	err = srv.Handshake()
+	err := srv.Handshake()
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("want a timeout, got %v", err)
@@ -151,21 +160,7 @@ func (g *gatedConn) Write(p []byte) (int, error) {
 func TestReadTimeoutInsideRecord(t *testing.T) {
 	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
 		t.Run(VersionName(vers), func(t *testing.T) {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			rawClient, err := net.Dial("tcp", l.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rawClient.Close()
-			rawServer, err := l.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rawServer.Close()
+			rawClient, rawServer := tcpPair(t)
 			gate := &gatedConn{Conn: rawServer, split: make(chan struct{}), release: make(chan struct{})}
 			ccfg := testClientConfig(t)
 			ccfg.MaxVersion = vers
@@ -186,7 +181,7 @@ func TestReadTimeoutInsideRecord(t *testing.T) {
 			go func() { _, err := server.Write([]byte("hello")); errc <- err }()
 			client.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 			buf := make([]byte, 16)
-			_, err = client.Read(buf)
+			_, err := client.Read(buf)
 			var ne net.Error
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				t.Fatalf("first read: got %v, want a timeout", err)
