@@ -209,6 +209,20 @@ func TestRefusals(t *testing.T) {
 		{name: "not resumable", reason: RefusedNotResumable, first: none, second: func(t *testing.T, c, s *Config, _ *clock) {
 			s.AllowNewSession = func(*ClientHelloInfo) bool { return false }
 		}},
+		// A TLS 1.3 ticket from the same server, sealed by the same keys,
+		// offered in a TLS 1.2 session_ticket extension: it opens, and the
+		// TLS 1.3 PSK is not taken for a TLS 1.2 master secret.
+		{name: "TLS 1.3 ticket in TLS 1.2", reason: RefusedVersion, tickets: true, first: func(t *testing.T, c, s *Config, _ *clock) {
+			c.MaxVersion = VersionTLS13
+		}, second: func(t *testing.T, c, s *Config, _ *clock) {
+			s13 := c.ClientSessionCache.Get("localhost")
+			if s13 == nil || s13.Version() != VersionTLS13 || !s13.HasTicket() {
+				t.Fatal("no TLS 1.3 ticket")
+			}
+			as12 := *s13
+			as12.version, as12.cipherSuite = VersionTLS12, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+			c.MaxVersion, c.Session = VersionTLS12, &as12
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -294,6 +294,24 @@ func TestRefusals13(t *testing.T) {
 				ccfg.Session = &other
 				return scfg, ccfg
 			}},
+		// A TLS 1.2 ticket from the same server, sealed by the same keys,
+		// offered as a TLS 1.3 PSK identity: it opens, and is refused.
+		{name: "version-mismatch", want: RefusedVersion,
+			change: func(t *testing.T, clk *clock, scfg, ccfg *Config, s *Session) (*Config, *Config) {
+				c12 := testClientConfig(t)
+				c12.MaxVersion = VersionTLS12
+				s12cfg := scfg.Clone()
+				s12cfg.SessionCacheMode = SessionCacheOff // resume by ticket only
+				_, _, conn := connect12(t, c12, s12cfg)
+				if s12 := conn.Session(); s12 == nil || !s12.HasTicket() {
+					t.Fatal("no TLS 1.2 ticket")
+				} else {
+					other := *s
+					other.ticket = s12.ticket
+					ccfg.Session = &other
+				}
+				return scfg, ccfg
+			}},
 		{name: "tickets-off", want: RefusedTicketsOff,
 			change: func(t *testing.T, clk *clock, scfg, ccfg *Config, s *Session) (*Config, *Config) {
 				scfg.SessionTicketsDisabled = true
