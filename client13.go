@@ -70,14 +70,14 @@ func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 	// offer only psk_dhe_ke: resumption keeps forward secrecy.
 	if cfg.SessionTicketsDisabled {
 		if hs.offered != nil && hs.offered.version == VersionTLS13 {
-			hs.offered = nil
+			hs.offered, hs.c.state.Refused = nil, RefusedTicketsOff
 		}
 		return o, nil
 	}
 	h.PSKModes = []uint8{wire.PSKModeDHE}
 	if s := hs.offered; s != nil && s.version == VersionTLS13 {
-		if !o.offerPSK(hs, s) {
-			hs.offered = nil
+		if refused := o.offerPSK(hs, s); refused != RefusedNone {
+			hs.offered, hs.c.state.Refused = nil, refused
 		}
 	}
 	if testHookClientHello13 != nil {
@@ -87,23 +87,26 @@ func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 }
 
 // offerPSK puts s in the pre_shared_key extension with a placeholder
-// binder; fillBinders computes the real one once the hello is encoded.
-func (o *client13Offer) offerPSK(hs *clientHello, s *Session) bool {
+// binder; fillBinders computes the real one once the hello is encoded. It
+// returns why s cannot be offered, or RefusedNone.
+func (o *client13Offer) offerPSK(hs *clientHello, s *Session) Refusal {
 	cfg := hs.c.config
 	suite := suiteByID(s.cipherSuite)
-	if suite == nil || !suite.tls13 || len(s.ticket) == 0 {
-		return false
-	}
+	switch {
+	case suite == nil || !suite.tls13:
+		return RefusedCipher
+	case len(s.ticket) == 0:
+		return RefusedTicketInvalid
 	// RFC 8446, Section 4.6.1: "Clients [...] SHOULD only resume if the SNI
 	// value matches the one used in the original session." The PSK stands in
 	// for the certificate check, which was made for that name only.
-	if s.serverName != cfg.ServerName {
-		return false
+	case s.serverName != cfg.ServerName:
+		return RefusedSNI
 	}
 	o.psk, o.pskSuite = s, suite
 	hs.hello.PSKIdentities = []wire.PSKIdentity{{Identity: s.ticket, ObfuscatedTicketAge: o.obfuscatedAge(cfg.time())}}
 	hs.hello.PSKBinders = [][]byte{make([]byte, suite.hash.Size())}
-	return true
+	return RefusedNone
 }
 
 // obfuscatedAge is the ticket's age in milliseconds plus ticket_age_add,

@@ -368,6 +368,133 @@ func TestClientChecksResumption(t *testing.T) {
 	}
 }
 
+// TestClientOfferable: the client's own checks before it offers a
+// session, on real sessions of both versions. A session is not offered
+// when resuming would skip a check the full handshake would make.
+func TestClientOfferable(t *testing.T) {
+	scfg := testServerConfig(t)
+	session := func(t *testing.T, vers uint16, insecure bool) *Session {
+		ccfg := testClientConfig(t)
+		ccfg.MaxVersion, ccfg.InsecureSkipVerify = vers, insecure
+		client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+		if cerr != nil || serr != nil {
+			t.Fatal(cerr, serr)
+		}
+		exchange(t, client, server) // TLS 1.3 tickets arrive with the first read
+		s := client.Session()
+		if s == nil {
+			t.Fatal("no session")
+		}
+		return s
+	}
+	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
+		verified, unverified := session(t, vers, false), session(t, vers, true)
+		certs, err := verified.PeerCertificates()
+		if err != nil {
+			t.Fatal(err)
+		}
+		notAfter := certs[0].NotAfter
+		for _, tc := range []struct {
+			name   string
+			s      *Session
+			change func(cfg *Config, hello *wire.ClientHello) *Session // nil: offer tc.s as is
+			want   Refusal
+		}{
+			{name: "fresh", s: verified, want: RefusedNone},
+			{name: "expired", s: verified, want: RefusedExpired, change: func(cfg *Config, _ *wire.ClientHello) *Session {
+				cfg.Time = func() time.Time { return verified.created.Add(verified.lifetime) }
+				return nil
+			}},
+			{name: "version no longer enabled", s: verified, want: RefusedVersion, change: func(cfg *Config, _ *wire.ClientHello) *Session {
+				cfg.MinVersion, cfg.MaxVersion = otherVersion(vers), otherVersion(vers)
+				return nil
+			}},
+			{name: "suite no longer enabled", s: verified, want: RefusedCipher, change: func(cfg *Config, _ *wire.ClientHello) *Session {
+				cfg.CipherSuites = []uint16{TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, TLS_CHACHA20_POLY1305_SHA256}
+				return nil
+			}},
+			{name: "made without verification", s: unverified, want: RefusedCertificate},
+			{name: "made without verification, now insecure too", s: unverified, want: RefusedNone, change: func(cfg *Config, _ *wire.ClientHello) *Session {
+				cfg.InsecureSkipVerify = true
+				return nil
+			}},
+			{name: "other server name", s: verified, want: RefusedCertificate, change: func(cfg *Config, _ *wire.ClientHello) *Session {
+				cfg.ServerName = "other.example"
+				return nil
+			}},
+			{name: "certificate expired since", s: verified, want: RefusedCertificate, change: func(cfg *Config, _ *wire.ClientHello) *Session {
+				// The session itself is still live: only the certificate
+				// that it vouches for has run out.
+				cfg.Time = func() time.Time { return notAfter.Add(time.Minute) }
+				stretched := *verified
+				stretched.created, stretched.lifetime = notAfter.Add(-time.Minute), time.Hour
+				return &stretched
+			}},
+		} {
+			t.Run(VersionName(vers)+"/"+tc.name, func(t *testing.T) {
+				cfg := testClientConfig(t)
+				hello := &wire.ClientHello{ExtendedMasterSecret: true}
+				s := tc.s
+				if tc.change != nil {
+					if changed := tc.change(cfg, hello); changed != nil {
+						s = changed
+					}
+				}
+				hs := &clientHello{c: Client(nil, cfg), hello: hello}
+				if got := hs.offerable(s); got != tc.want {
+					t.Errorf("offerable = %q, want %q", got, tc.want)
+				}
+			})
+		}
+	}
+	t.Run("TLS1.2/EMS session, hello without EMS", func(t *testing.T) {
+		hs := &clientHello{c: Client(nil, testClientConfig(t)), hello: &wire.ClientHello{}}
+		if got := hs.offerable(session(t, VersionTLS12, false)); got != RefusedEMS {
+			t.Errorf("offerable = %q, want %q", got, RefusedEMS)
+		}
+	})
+}
+
+// otherVersion is the one of TLS 1.2 and TLS 1.3 that v is not.
+func otherVersion(v uint16) uint16 {
+	if v == VersionTLS12 {
+		return VersionTLS13
+	}
+	return VersionTLS12
+}
+
+// TestClientDoesNotVouchForUnverifiedSession: a session from a connection
+// that skipped certificate verification, handed to a connection that
+// verifies, is not offered: that connection makes a full handshake and
+// checks the certificate, and says why it did not resume.
+func TestClientDoesNotVouchForUnverifiedSession(t *testing.T) {
+	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
+		t.Run(VersionName(vers), func(t *testing.T) {
+			scfg := testServerConfig(t)
+			insecure := testClientConfig(t)
+			insecure.MaxVersion, insecure.InsecureSkipVerify = vers, true
+			client, server, cerr, serr := handshakePair(t, insecure, scfg)
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
+			}
+			exchange(t, client, server)
+			secure := testClientConfig(t)
+			secure.MaxVersion, secure.Session = vers, client.Session()
+			client, server, cerr, serr = handshakePair(t, secure, scfg)
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
+			}
+			cs, ss := client.ConnectionState(), server.ConnectionState()
+			if cs.DidResume || cs.Refused != RefusedCertificate || len(cs.VerifiedChains) == 0 {
+				t.Errorf("client: resumed=%v refused=%q verified chains %d", cs.DidResume, cs.Refused, len(cs.VerifiedChains))
+			}
+			if ss.DidResume || ss.Refused != RefusedNone {
+				t.Errorf("server: resumed=%v refused=%q, want nothing offered", ss.DidResume, ss.Refused)
+			}
+		})
+	}
+}
+
 // TestTamperedTickets flips, truncates and extends a ticket: every variant
 // gives a full handshake and no crash.
 func TestTamperedTickets(t *testing.T) {

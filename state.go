@@ -46,6 +46,7 @@ const (
 	RefusedNotResumable   Refusal = "not-resumable"        // the server's per-connection hook said no
 	RefusedPSKMode        Refusal = "psk-mode-mismatch"    // TLS 1.3: no acceptable psk_key_exchange_mode
 	RefusedServerDeclined Refusal = "server-declined"      // client view: offered, server made a full handshake
+	RefusedCertificate    Refusal = "certificate-invalid"  // client view: not offered, the session's server certificate would fail verification now
 )
 
 // ConnectionState describes a connection after its handshake.
@@ -61,7 +62,7 @@ type ConnectionState struct {
 
 	DidResume            bool
 	Resumption           Resumption
-	Refused              Refusal // why an offered session was not resumed
+	Refused              Refusal // why a session offered (or held by the client and not offered) was not resumed
 	ExtendedMasterSecret bool    // RFC 7627; always true for TLS 1.3
 	EncryptThenMAC       bool    // RFC 7366, CBC suites only
 	SecureRenegotiation  bool    // RFC 5746 support signalled by the peer
