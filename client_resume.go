@@ -98,11 +98,7 @@ func (s *Session) serverStillTrusted(name string, now time.Time) bool {
 		return false
 	}
 	certs, err := s.PeerCertificates()
-	if err != nil || len(certs) == 0 {
-		return false
-	}
-	leaf := certs[0]
-	return !now.After(leaf.NotAfter) && leaf.VerifyHostname(name) == nil
+	return err == nil && len(certs) > 0 && !now.After(certs[0].NotAfter) && certs[0].VerifyHostname(name) == nil
 }
 
 // saveSession stores a session the handshake made or renewed.

@@ -3,6 +3,7 @@ package reprise
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
 	"sync"
@@ -249,6 +250,46 @@ func TestRefusals(t *testing.T) {
 			}
 			if n := s2.Counters().Snapshot().Refusals[string(tc.reason)]; n != 1 {
 				t.Fatalf("refusal counter %d", n)
+			}
+		})
+	}
+}
+
+// TestClientAuthSatisfiedBy: the client-authentication rule both
+// versions' resumption decisions share, on a session holding a real client
+// certificate.
+func TestClientAuthSatisfiedBy(t *testing.T) {
+	cert := testClientCert(t)
+	leaf, err := x509.ParseCertificate(cert.Chain[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := leaf.NotBefore.Add(time.Hour)
+	withCert := &Session{peerCerts: cert.Chain, verified: true}
+	unverified := &Session{peerCerts: cert.Chain}
+	noCert := &Session{}
+	for _, tc := range []struct {
+		name string
+		auth ClientAuthType
+		s    *Session
+		at   time.Time
+		want bool
+	}{
+		{"no client auth, no certificate", NoClientCert, noCert, now, true},
+		{"required, session has none", RequireAnyClientCert, noCert, now, false},
+		{"required, session has one", RequireAnyClientCert, unverified, now, true},
+		{"verified, session has a verified one", RequireAndVerifyClientCert, withCert, now, true},
+		{"verified, session's was not verified", RequireAndVerifyClientCert, unverified, now, false},
+		{"verify if given, session's was not verified", VerifyClientCertIfGiven, unverified, now, false},
+		{"verify if given, session has none", VerifyClientCertIfGiven, noCert, now, true},
+		{"verified, certificate expired since", RequireAndVerifyClientCert, withCert, leaf.NotAfter.Add(time.Minute), false},
+		{"verify if given, certificate expired since", VerifyClientCertIfGiven, withCert, leaf.NotAfter.Add(time.Minute), false},
+		{"not verified now, certificate expired since", RequireAnyClientCert, withCert, leaf.NotAfter.Add(time.Minute), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{ClientAuth: tc.auth}
+			if got := cfg.clientAuthSatisfiedBy(tc.s, tc.at); got != tc.want {
+				t.Errorf("clientAuthSatisfiedBy = %v, want %v", got, tc.want)
 			}
 		})
 	}

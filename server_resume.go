@@ -136,7 +136,7 @@ func (hs *server12) resumable(s *Session, now time.Time) Refusal {
 		return RefusedSNI
 	// A resumption must not skip client authentication the full handshake
 	// would now demand.
-	case !cfg.clientAuthSatisfiedBy(s):
+	case !cfg.clientAuthSatisfiedBy(s, now):
 		return RefusedClientAuth
 	// RFC 7366, Section 3.1: a session keeps encrypt-then-MAC.
 	case s.etm && !h.EncryptThenMAC:
@@ -226,15 +226,25 @@ func (hs *server12) sendNewSessionTicket(s *Session) error {
 }
 
 // clientAuthSatisfiedBy reports whether a session's client authentication
-// meets the current ClientAuth policy: a certificate if one is required, a
-// verified one if verification is on. Both versions' resumption checks use
-// it, so a resumption never skips authentication a full handshake would do.
-func (cfg *Config) clientAuthSatisfiedBy(s *Session) bool {
+// meets the current ClientAuth policy at now: a certificate if one is
+// required, a verified one if verification is on, and one that has not
+// expired since. Both versions' resumption checks use it, so a resumption
+// never skips authentication a full handshake would do.
+func (cfg *Config) clientAuthSatisfiedBy(s *Session, now time.Time) bool {
 	switch {
 	case cfg.ClientAuth.requires() && len(s.peerCerts) == 0:
 		return false
 	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0 && !s.verified:
 		return false
+	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0 && !leafStillValid(s, now):
+		return false
 	}
 	return true
+}
+
+// leafStillValid reports whether the session's peer certificate has not
+// expired at now (the full handshake's verification checks the same).
+func leafStillValid(s *Session, now time.Time) bool {
+	certs, err := s.PeerCertificates()
+	return err == nil && len(certs) > 0 && !now.After(certs[0].NotAfter)
 }

@@ -170,7 +170,7 @@ func (hs *server13) resumable13(s *Session, obfuscatedAge uint32, now time.Time)
 		return RefusedAgeWindow
 	// A resumption must not skip client authentication the full handshake
 	// would now demand (Section 4.3.2 forbids asking for it with a PSK).
-	case !cfg.clientAuthSatisfiedBy(s):
+	case !cfg.clientAuthSatisfiedBy(s, now):
 		return RefusedClientAuth
 	}
 	return RefusedNone
