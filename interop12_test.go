@@ -37,7 +37,7 @@ func serveTCP(t *testing.T, cfg *Config) string {
 				buf := make([]byte, 4096)
 				if n, err := c.Read(buf); err == nil && n > 0 {
 					st := c.ConnectionState()
-					fmt.Fprintf(c, "HTTP/1.0 200 OK\r\n\r\nresumed=%v via=%s\n", st.DidResume, st.Resumption)
+					fmt.Fprintf(c, "HTTP/1.0 200 OK\r\n\r\nresumed=%v via=%s client_certs=%d\n", st.DidResume, st.Resumption, len(st.PeerCertificates))
 				}
 			}(nc.(*Conn))
 		}

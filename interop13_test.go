@@ -1,7 +1,10 @@
 package reprise
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -189,6 +192,68 @@ func TestOpenSSLServer13(t *testing.T) {
 			for i, st := range dialResume(t, addr, resumeClient13(t), 3) {
 				if st.DidResume != (i > 0) || (i > 0 && (st.Resumption != ResumedPSK || len(st.PeerCertificates) == 0)) {
 					t.Fatalf("connection %d: %+v", i, st)
+				}
+			}
+		})
+	}
+}
+
+// TestClientAuthInterop: client certificates with openssl in both roles
+// and both versions, on the full handshake and on every resumption, which
+// must carry the certificate the full handshake verified.
+func TestClientAuthInterop(t *testing.T) {
+	openssl := peertest.Need(t, "openssl")
+	pc := peertest.Certs(t, peertest.ECDSAP256)
+	client := peertest.ClientCert(t, peertest.ECDSAP256)
+	for _, vers := range []struct {
+		v    uint16
+		flag string
+		name string
+		via  Resumption
+	}{
+		{VersionTLS12, "-tls1_2", "TLSv1.2", ResumedTicket},
+		{VersionTLS13, "-tls1_3", "TLSv1.3", ResumedPSK},
+	} {
+		t.Run("openssl-client/"+vers.name, func(t *testing.T) {
+			scfg := testServerConfig(t)
+			scfg.ClientAuth, scfg.ClientCAs = RequireAndVerifyClientCert, peertest.CAPool(t)
+			addr := serveTCP(t, scfg)
+			sess := filepath.Join(t.TempDir(), "sess.pem")
+			base := []string{"s_client", "-connect", addr, vers.flag, "-CAfile", pc.CAFile, "-servername", "localhost",
+				"-cert", client.CertFile, "-key", client.KeyFile, "-ign_eof"}
+			out, err := peertest.Run(t, 20*time.Second, "GET / HTTP/1.0\r\n\r\n", openssl, append(base, "-sess_out", sess)...)
+			// s_client sends its certificate with the CA it chains to.
+			if err != nil || !strings.Contains(out, "resumed=false via=none client_certs=2") {
+				t.Fatalf("full handshake: %v\n%s", err, out)
+			}
+			out, err = peertest.Run(t, 20*time.Second, "GET / HTTP/1.0\r\n\r\n", openssl, append(base, "-sess_in", sess)...)
+			if err != nil || !strings.Contains(out, "Reused, "+vers.name) ||
+				!strings.Contains(out, fmt.Sprintf("resumed=true via=%s client_certs=2", vers.via)) {
+				t.Fatalf("resumption: %v\n%s", err, out)
+			}
+		})
+		t.Run("openssl-server/"+vers.name, func(t *testing.T) {
+			addr, _ := peertest.OpenSSLServer(t, "-cert", pc.CertFile, "-key", pc.KeyFile, "-www", vers.flag,
+				"-Verify", "1", "-CAfile", client.CAFile, "-verify_return_error")
+			ccfg := testClientConfig(t)
+			ccfg.MaxVersion = vers.v
+			ccfg.ClientSessionCache = NewLRUClientSessionCache(0)
+			ccfg.Certificates = []Certificate{testClientCert(t)}
+			for i := range 3 {
+				c, err := DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, ccfg)
+				if err != nil {
+					t.Fatalf("connection %d: %v", i, err)
+				}
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				c.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
+				page, _ := io.ReadAll(io.LimitReader(c, 1<<16))
+				st := c.ConnectionState()
+				c.Close()
+				if st.Version != vers.v || st.DidResume != (i > 0) || (i > 0 && st.Resumption != vers.via) {
+					t.Fatalf("connection %d: %+v", i, st)
+				}
+				if !bytes.Contains(page, []byte("Client certificate")) {
+					t.Fatalf("connection %d: s_server saw no client certificate:\n%s", i, page)
 				}
 			}
 		})
