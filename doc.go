@@ -22,6 +22,12 @@
 // not resumed ("expired", "sni-mismatch", "ems-mismatch", ...; see the
 // Refused* constants).
 //
+// A client checks a session before it offers it, too: one from a
+// connection that skipped certificate verification, or whose server
+// certificate has expired since or does not name Config.ServerName, is not
+// offered to a connection that verifies ("certificate-invalid"), since a
+// resumed server proves nothing about its certificate.
+//
 // # Handing a session to another connection (FTPS)
 //
 // FTPS servers such as vsftpd (require_ssl_reuse=YES, its default) accept a
