@@ -23,6 +23,13 @@ const maxHandshakeMessage = 256 << 10
 // us reading them forever.
 const maxWarningAlerts = 5
 
+// maxRecordsWithoutData bounds the records a Read processes in a row that
+// bring no application data but cost us work: empty application-data
+// records, and TLS 1.3 KeyUpdates (each a key derivation, and with
+// update_requested a record of our own). Without it a peer could keep Read
+// busy forever; 32 is BoringSSL's bound on consecutive KeyUpdates.
+const maxRecordsWithoutData = 32
+
 // Conn is a TLS connection: a net.Conn whose first Read or Write runs the
 // handshake. Conn is safe for one concurrent reader and one concurrent
 // writer; Close may be called at any time.
@@ -46,6 +53,9 @@ type Conn struct {
 	input         []byte // decrypted application data not yet returned by Read
 	readErr       error  // sticky: once reading failed, it keeps failing
 	warningAlerts int
+	// recordsWithoutData counts empty application-data records and
+	// KeyUpdates since Read last returned data (maxRecordsWithoutData).
+	recordsWithoutData int
 
 	// Write side.
 	outMu      sync.Mutex
@@ -517,11 +527,29 @@ func (c *Conn) Read(b []byte) (int, error) {
 			c.sendAlert(alert.UnexpectedMessage)
 			c.readErr = err
 			return 0, err
+		case record.ApplicationData:
+			if len(c.input) == 0 {
+				if err := c.countRecordWithoutData("empty application data records"); err != nil {
+					c.sendAlert(alert.UnexpectedMessage)
+					return 0, err
+				}
+			}
 		}
 	}
+	c.recordsWithoutData = 0
 	n := copy(b, c.input)
 	c.input = c.input[n:]
 	return n, nil
+}
+
+// countRecordWithoutData counts one record that brought Read no data, and
+// fails the connection once a peer sends too many of them in a row.
+func (c *Conn) countRecordWithoutData(what string) error {
+	c.recordsWithoutData++
+	if c.recordsWithoutData > maxRecordsWithoutData {
+		return c.setReadErr(peerError(alert.UnexpectedMessage, "more than %d %s without application data", maxRecordsWithoutData, what))
+	}
+	return nil
 }
 
 // handlePostHandshakeLocked processes every complete handshake message

@@ -187,6 +187,9 @@ func (c *Conn) handleKeyUpdate13(msg []byte) error {
 	if err := ku.Unmarshal(msg); err != nil {
 		return err
 	}
+	if err := c.countRecordWithoutData("KeyUpdates"); err != nil {
+		return err
+	}
 	p := c.post13
 	p.inSecret = keysched.NextTrafficSecret(p.suite.hash, p.inSecret)
 	rc, err := p.suite.trafficCipher13(p.inSecret)

@@ -261,6 +261,64 @@ func TestKeyUpdate(t *testing.T) {
 
 // TestKeyUpdateNotAtRecordEnd: a KeyUpdate followed by more handshake data
 // in the same record is unexpected_message (RFC 8446, Section 5.1).
+// TestRecordsWithoutDataBounded: a peer may send KeyUpdates and empty
+// application-data records, but not endlessly without data between them:
+// maxRecordsWithoutData in a row is accepted, and the count starts again
+// with each read of data; one more ends the connection.
+func TestRecordsWithoutDataBounded(t *testing.T) {
+	keyUpdate := func(t *testing.T, c *Conn) {
+		if err := c.SendKeyUpdate(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emptyRecord := func(t *testing.T, c *Conn) {
+		c.outMu.Lock()
+		defer c.outMu.Unlock()
+		if _, err := c.writeRecordLocked(record.ApplicationData, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		vers uint16
+		send func(*testing.T, *Conn)
+	}{
+		{"TLS1.3/KeyUpdate", VersionTLS13, keyUpdate},
+		{"TLS1.3/empty records", VersionTLS13, emptyRecord},
+		{"TLS1.2/empty records", VersionTLS12, emptyRecord},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ccfg := testClientConfig(t)
+			ccfg.MaxVersion = tc.vers
+			client, server, cerr, serr := handshakePair(t, ccfg, testServerConfig(t))
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
+			}
+			buf := make([]byte, 8)
+			for _, data := range []string{"a", "b"} {
+				for range maxRecordsWithoutData {
+					tc.send(t, server)
+				}
+				server.Write([]byte(data))
+				if n, err := client.Read(buf); err != nil || string(buf[:n]) != data {
+					t.Fatalf("after %d records without data: %q, %v", maxRecordsWithoutData, buf[:n], err)
+				}
+			}
+			for range maxRecordsWithoutData + 1 {
+				tc.send(t, server)
+			}
+			server.Write([]byte("c"))
+			_, err := client.Read(buf)
+			if a, ok := alertFor(err); !ok || a != AlertUnexpectedMessage {
+				t.Fatalf("client: got %v, want unexpected_message", err)
+			}
+			// The client told the server.
+			_, err = server.Read(buf)
+			wantAlert(t, "server", err, AlertUnexpectedMessage, true)
+		})
+	}
+}
+
 func TestKeyUpdateNotAtRecordEnd(t *testing.T) {
 	client, server := connect13(t, testClientConfig(t), testServerConfig(t))
 	ku, _ := (&wire.KeyUpdate{}).Marshal()
