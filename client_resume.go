@@ -94,11 +94,8 @@ func (hs *clientHello) offerable(s *Session) Refusal {
 // was verified when the session was made, has not expired since, and is
 // valid for name.
 func (s *Session) serverStillTrusted(name string, now time.Time) bool {
-	if !s.verified {
-		return false
-	}
-	certs, err := s.PeerCertificates()
-	return err == nil && len(certs) > 0 && !now.After(certs[0].NotAfter) && certs[0].VerifyHostname(name) == nil
+	leaf, valid := s.leafValidAt(now)
+	return s.verified && valid && leaf.VerifyHostname(name) == nil
 }
 
 // saveSession stores a session the handshake made or renewed.

@@ -530,7 +530,9 @@ func (c *Conn) Read(b []byte) (int, error) {
 		case record.ApplicationData:
 			if len(c.input) == 0 {
 				if err := c.countRecordWithoutData("empty application data records"); err != nil {
-					c.sendAlert(alert.UnexpectedMessage)
+					if a, ok := alertFor(err); ok {
+						c.sendAlert(a)
+					}
 					return 0, err
 				}
 			}

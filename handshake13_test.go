@@ -769,6 +769,7 @@ func stripSupportedVersions(t *testing.T, client, server net.Conn) {
 		if !s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16LengthPrefixed(&suites) ||
 			!s.ReadUint8LengthPrefixed(&comp) || !s.ReadUint16LengthPrefixed(&exts) {
 			t.Error("attacker: cannot parse the ClientHello")
+			client.Close() // the client waits for an answer
 			return
 		}
 		found := false
@@ -778,6 +779,7 @@ func stripSupportedVersions(t *testing.T, client, server net.Conn) {
 			var body cryptobyte.String
 			if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&body) {
 				t.Error("attacker: cannot parse the extensions")
+				client.Close()
 				return
 			}
 			if typ == wire.ExtSupportedVersions {

@@ -167,17 +167,13 @@ func TestReadTimeoutInsideRecord(t *testing.T) {
 			ccfg.SessionTicketsDisabled = true // no tickets in flight after the handshake
 			scfg := testServerConfig(t)
 			scfg.SessionTicketsDisabled = true
-			client, server := Client(rawClient, ccfg), Server(gate, scfg)
-			errc := make(chan error, 1)
-			go func() { errc <- server.Handshake() }()
-			if err := client.Handshake(); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-errc; err != nil {
-				t.Fatal(err)
+			client, server, cerr, serr := handshakeConns(t, rawClient, gate, ccfg, scfg)
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
 			}
 
 			close(gate.split)
+			errc := make(chan error, 1)
 			go func() { _, err := server.Write([]byte("hello")); errc <- err }()
 			client.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 			buf := make([]byte, 16)

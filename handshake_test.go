@@ -44,6 +44,13 @@ func testClientConfig(t testing.TB) *Config {
 func handshakePair(t testing.TB, ccfg, scfg *Config) (*Conn, *Conn, error, error) {
 	t.Helper()
 	a, b := memPipe()
+	return handshakeConns(t, a, b, ccfg, scfg)
+}
+
+// handshakeConns is handshakePair over the given transports: a for the
+// client, b for the server.
+func handshakeConns(t testing.TB, a, b net.Conn, ccfg, scfg *Config) (*Conn, *Conn, error, error) {
+	t.Helper()
 	client, server := Client(a, ccfg), Server(b, scfg)
 	errc := make(chan error, 1)
 	go func() { errc <- server.Handshake() }()

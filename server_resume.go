@@ -236,15 +236,9 @@ func (cfg *Config) clientAuthSatisfiedBy(s *Session, now time.Time) bool {
 		return false
 	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0 && !s.verified:
 		return false
-	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0 && !leafStillValid(s, now):
-		return false
+	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0:
+		_, valid := s.leafValidAt(now)
+		return valid
 	}
 	return true
-}
-
-// leafStillValid reports whether the session's peer certificate has not
-// expired at now (the full handshake's verification checks the same).
-func leafStillValid(s *Session, now time.Time) bool {
-	certs, err := s.PeerCertificates()
-	return err == nil && len(certs) > 0 && !now.After(certs[0].NotAfter)
 }

@@ -93,6 +93,17 @@ func (s *Session) PeerCertificates() ([]*x509.Certificate, error) {
 	return out, nil
 }
 
+// leafValidAt returns the peer's leaf certificate and whether it is still
+// within its validity at now: what resumption checks, on both sides, in
+// place of the verification the full handshake would repeat.
+func (s *Session) leafValidAt(now time.Time) (*x509.Certificate, bool) {
+	certs, err := s.PeerCertificates()
+	if err != nil || len(certs) == 0 {
+		return nil, false
+	}
+	return certs[0], !now.After(certs[0].NotAfter)
+}
+
 // sessionFormat is the first field of every encoded Session. Bump it when
 // the layout changes; old encodings then fail to decode and their tickets
 // simply cause a full handshake.
