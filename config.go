@@ -172,8 +172,71 @@ type Config struct {
 	// alert, in order.
 	Tracer Tracer
 
-	// Resumption settings: session cache, tickets, hand-over.
-	SessionSettings
+	// Resumption settings: the server's session cache, tickets, and the
+	// client's cache and hand-over.
+
+	// SessionCacheMode is the server's session ID cache mode; zero means
+	// SessionCacheServer.
+	SessionCacheMode SessionCacheMode
+	// SessionStore, if set, replaces the internal in-memory cache.
+	SessionStore SessionStore
+	// SessionIDContext binds sessions to one application or configuration
+	// (SSL_CTX_set_session_id_context): a session made under another
+	// context is not resumed. At most 32 bytes.
+	SessionIDContext []byte
+	// SessionTimeout is how long a TLS 1.2 session (by ID or ticket) may be
+	// resumed; zero means 300 seconds, OpenSSL's default.
+	SessionTimeout time.Duration
+	// MaxCachedSessions bounds the internal cache; zero means 20480.
+	MaxCachedSessions int
+
+	// OnNewSession is called with every new resumable session the server
+	// makes (SSL_CTX_sess_set_new_cb), for an external cache.
+	OnNewSession func(*Session)
+	// OnRemoveSession is called when a session leaves the internal cache
+	// (SSL_CTX_sess_set_remove_cb).
+	OnRemoveSession func(*Session)
+	// GetSession is asked for a session ID the internal cache does not have
+	// (SSL_CTX_sess_set_get_cb). It returns nil on a miss.
+	GetSession func(id []byte) *Session
+	// AllowNewSession, if set, decides per connection whether the server
+	// makes the session resumable (seed 003's "not resumable" decision):
+	// false means an empty session ID and no ticket.
+	AllowNewSession func(*ClientHelloInfo) bool
+
+	// SessionTicketsDisabled turns RFC 5077 tickets and TLS 1.3 tickets off.
+	SessionTicketsDisabled bool
+	// TicketKeys seals and opens tickets. nil means keys made at random and
+	// rotated automatically for this Config alone.
+	TicketKeys *TicketKeys
+	// TicketSealer, if set, seals and opens tickets instead of TicketKeys:
+	// the hook for fleet-wide or derived keys.
+	TicketSealer TicketSealer
+	// TicketLifetime is the lifetime of TLS 1.3 tickets; zero means 7 days,
+	// the RFC 8446 maximum. TLS 1.2 tickets live SessionTimeout.
+	TicketLifetime time.Duration
+	// TicketsPerConnection is how many TLS 1.3 tickets a server sends after
+	// a handshake; zero means 2, and a negative value none.
+	TicketsPerConnection int
+	// MaxTicketAgeSkew is the largest difference allowed between the ticket
+	// age the client reports and the age the server computes; zero means 10s.
+	MaxTicketAgeSkew time.Duration
+	// AllowPSKWithoutDHE lets a TLS 1.3 server accept psk_ke (resumption
+	// without a fresh key exchange) when the client offers only that.
+	AllowPSKWithoutDHE bool
+	// SingleUseTickets makes TLS 1.3 tickets identifiers of sessions held in
+	// the session store, deleted on first use, instead of sealed state.
+	SingleUseTickets bool
+
+	// ClientSessionCache holds a client's sessions between connections,
+	// keyed by ServerName or host:port.
+	ClientSessionCache ClientSessionCache
+	// Session, on a client, is offered for resumption in preference to the
+	// cache: the explicit hand-over of a session from one connection to
+	// another (an FTPS data connection resuming its control connection).
+	Session *Session
+	// DisableSessionOffer makes a client offer no session at all.
+	DisableSessionOffer bool
 
 	state unsafe.Pointer // *sharedState; see shared
 }

@@ -162,11 +162,13 @@ func demoConnect(addr string, p demoPath, roots *x509.CertPool, offer *reprise.S
 	var res demoResult
 	var lastSent atomic.Bool
 	cfg := &reprise.Config{
-		RootCAs:         roots,
-		ServerName:      p.serverName,
-		MinVersion:      p.version,
-		MaxVersion:      p.version,
-		SessionSettings: reprise.SessionSettings{Session: offer, SessionTicketsDisabled: p.noTicket, DisableSessionOffer: offer == nil},
+		RootCAs:                roots,
+		ServerName:             p.serverName,
+		MinVersion:             p.version,
+		MaxVersion:             p.version,
+		Session:                offer,
+		SessionTicketsDisabled: p.noTicket,
+		DisableSessionOffer:    offer == nil,
 		Tracer: func(ev reprise.TraceEvent) {
 			// A round trip is the client waiting for the server after
 			// sending: count each switch from sending to receiving.
