@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/reprise-tls/reprise/internal/diag"
 )
 
 // Certificate is a certificate chain and the private key for its leaf.
@@ -184,8 +186,24 @@ type Config struct {
 	// (SSL_CTX_set_session_id_context): a session made under another
 	// context is not resumed. At most 32 bytes.
 	SessionIDContext []byte
-	// SessionTimeout is how long a TLS 1.2 session (by ID or ticket) may be
-	// resumed; zero means 300 seconds, OpenSSL's default.
+	// SessionTimeout is how long a server lets a TLS 1.2 session (by ID or
+	// ticket) be resumed; zero means 300 seconds, OpenSSL's default. It is
+	// also the lifetime hint of the server's TLS 1.2 tickets.
+	//
+	// A client does not use it: the server decides when a session expires,
+	// so a client keeps a session as long as the server says. A TLS 1.2
+	// ticket lives its lifetime hint (RFC 5077, Section 3.3); a session ID,
+	// or a ticket whose hint is 0 ("unspecified"), lives 24 hours, the
+	// upper limit RFC 5246, Appendix F.1.4 suggests for session IDs; a TLS
+	// 1.3 ticket lives its ticket_lifetime (at most 7 days, RFC 8446,
+	// Section 4.6.1). A client's own shorter timeout would only throw away
+	// sessions the server still holds: an FTPS data connection opened
+	// after minutes of transfers must still offer the control connection's
+	// session, or a server with require_ssl_reuse answers 522. OpenSSL's
+	// client behaves alike: it does not check a TLS 1.2 session's age
+	// before offering one handed over with SSL_set_session (its default
+	// timeout is 2 hours), and it drops TLS 1.3 tickets older than their
+	// ticket_lifetime.
 	SessionTimeout time.Duration
 	// MaxCachedSessions bounds the internal cache; zero means 20480.
 	MaxCachedSessions int
@@ -237,6 +255,10 @@ type Config struct {
 	Session *Session
 	// DisableSessionOffer makes a client offer no session at all.
 	DisableSessionOffer bool
+
+	// diagnostics are internal/diag's switches, for `reprise probe`;
+	// zero in every Config made outside this module.
+	diagnostics diag.ClientKnobs
 
 	state unsafe.Pointer // *sharedState; see shared
 }
