@@ -38,6 +38,8 @@ type connectOptions struct {
 	send      string
 	trace     bool
 	json      bool
+	starttls  string    // "ftp": AUTH TLS first (RFC 4217), like s_client -starttls ftp
+	traceOut  io.Writer // where --trace writes; the FTP dialogue goes there too
 }
 
 func runConnect(args []string, stdout, stderr io.Writer) error {
@@ -50,6 +52,7 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.send, "send", "", `send TEXT (\r, \n, \t escapes allowed), then print the reply`)
 	fs.BoolVar(&o.trace, "trace", false, "print each connection's handshake messages to stderr")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per connection")
+	fs.StringVar(&o.starttls, "starttls", "", "protocol to upgrade first: ftp (explicit FTPS, AUTH TLS)")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -61,6 +64,12 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 	host, err := checkHostPort(addr)
 	if err != nil {
 		return err
+	}
+	if o.starttls != "" && o.starttls != "ftp" {
+		return usageErrorf("--starttls %q: only ftp is supported", o.starttls)
+	}
+	if o.trace {
+		o.traceOut = stderr
 	}
 	if o.reconnect < 0 || o.reconnect > 10000 {
 		return usageErrorf("--reconnect %d: want 0 to 10000", o.reconnect)
@@ -135,6 +144,12 @@ func connectOnce(n int, addr string, cfg *reprise.Config, payload []byte, o conn
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if o.starttls == "ftp" {
+		if _, err := ftpStartTLS(raw, o.traceOut); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("conn %d: %w", n, err)
+		}
 	}
 	conn := reprise.Client(raw, cfg)
 	defer conn.Close()

@@ -28,8 +28,9 @@ usage:
                   [--www | --echo] [--keylog F] [--json]
   reprise connect HOST:PORT [--servername N] [--insecure] [--ca F] [--cert F --key F]
                   [--min-version V] [--max-version V] [--ciphers LIST] [--groups LIST] [--alpn LIST]
-                  [--reconnect N] [--no-ticket] [--sess-out F] [--sess-in F]
+                  [--starttls ftp] [--reconnect N] [--no-ticket] [--sess-out F] [--sess-in F]
                   [--send TEXT] [--trace] [--keylog F] [--json]
+  reprise probe   HOST:PORT [--servername N] [--starttls ftp [--ftp-login USER:PASS]] [--max-version V] [--json]
   reprise ticketkey new [--bits 128|256] [--format nginx|haproxy] [--out FILE]
   reprise demo
   reprise bench   HOST:PORT [--mode full|resume] [--duration 10s] [--concurrency N] [--max-version V] [--json]
@@ -72,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runDemo(rest, stdout, stderr)
 	case "bench":
 		err = runBench(rest, stdout, stderr)
+	case "probe":
+		err = runProbe(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "reprise: unknown command %q (try \"reprise help\")\n", cmd)
 		return 2
