@@ -35,7 +35,8 @@ const (
 	// NewSessionTickets after the handshake; probeTicketQuiet ends the
 	// wait early once tickets came and no more arrive for that long.
 	probeTicketWait  = time.Second
-	probeTicketQuiet = 150 * time.Millisecond
+	probeTicketQuiet = 100 * time.Millisecond
+	probeTicketPoll  = 10 * time.Millisecond
 	// probeOtherName is the server name a session is offered under to see
 	// whether the server binds resumption to SNI (.invalid never exists,
 	// RFC 6761, Section 6.4).
@@ -238,23 +239,22 @@ func (p *prober) connect(pcfg probeConfig) (*probeConn, error) {
 
 // awaitTickets reads until the server's NewSessionTickets have come (RFC
 // 8446, Section 4.6.1: they follow the handshake): at most
-// probeTicketWait, and probeTicketQuiet after the last one.
+// probeTicketWait, and probeTicketQuiet after the last one. Read returns
+// only with application data, so it reads in short slices and counts the
+// tickets between them.
 func (pc *probeConn) awaitTickets() {
 	deadline := time.Now().Add(probeTicketWait)
 	buf := make([]byte, 1024)
-	for time.Now().Before(deadline) {
-		before := len(pc.ticketList())
-		step := deadline
-		if quiet := time.Now().Add(probeTicketQuiet); before > 0 && quiet.Before(deadline) {
-			step = quiet
-		}
-		pc.conn.SetReadDeadline(step)
-		_, err := pc.conn.Read(buf)
-		var ne net.Error
-		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+	seen, lastNew := 0, time.Now()
+	for now := time.Now(); now.Before(deadline); now = time.Now() {
+		if n := len(pc.ticketList()); n != seen {
+			seen, lastNew = n, now
+		} else if seen > 0 && now.Sub(lastNew) >= probeTicketQuiet {
 			break
 		}
-		if err != nil && before > 0 && len(pc.ticketList()) == before {
+		pc.conn.SetReadDeadline(now.Add(probeTicketPoll))
+		var ne net.Error
+		if _, err := pc.conn.Read(buf); err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
 			break
 		}
 	}
