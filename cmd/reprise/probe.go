@@ -342,6 +342,11 @@ func (p *prober) probe12(r *probeReport) (*reprise.Session, error) {
 		default:
 			r.SessionID = yes(false)
 			r.Details["session_id"] = "the server issued a session ID but made a full handshake when it was offered"
+			if p.ftp {
+				// vsftpd forks per control connection, and its session
+				// cache lives in that process.
+				r.Details["session_id"] += " on a new control connection (an FTP server may keep sessions per control connection: see ftp_reuse_required)"
+			}
 		}
 	}
 
@@ -647,7 +652,7 @@ func (r *probeReport) writeHuman(w io.Writer) {
 	fmt.Fprintf(w, "%-28s %s\n", "versions", versions)
 	values := r.values()
 	for _, name := range probeFindings {
-		fmt.Fprintf(w, "%-28s %-5s %s\n", name, values[name], r.Details[name])
+		fmt.Fprintf(w, "%-28s %-10s %s\n", name, values[name], r.Details[name])
 	}
 	fmt.Fprintf(w, "%-28s %d\n", "connections", r.Connections)
 }

@@ -163,7 +163,7 @@ func TestProbeMaxVersion(t *testing.T) {
 		t.Errorf("tls13_psk detail %q", d)
 	}
 	human := mustSucceed(t, "probe", s.addr, "--servername", "localhost", "--max-version", "1.2").stdout
-	for _, line := range []string{"versions                     TLS1.2\n", "session_id                   yes ", "tls13_psk                    n/a   not tested"} {
+	for _, line := range []string{"versions                     TLS1.2\n", "session_id                   yes        ", "tls13_psk                    n/a        not tested"} {
 		if !strings.Contains(human, line) {
 			t.Errorf("human output lacks %q:\n%s", line, human)
 		}
