@@ -1,7 +1,8 @@
 // Command reprise is TLS 1.2 and 1.3 session resumption, from the command
 // line: a test server that explains every handshake (serve), a client that
 // resumes and says how or why not (connect), ticket key files that nginx and
-// HAProxy also read (ticketkey), and a tour of every resumption path (demo).
+// HAProxy also read (ticketkey), a tour of every resumption path (demo), and
+// a diagnosis of how a server resumes and why not (probe).
 //
 // The names, flags and JSON fields are a contract that scripts rely on; see
 // "The command-line contract" in the product brief. Every failure is one line
