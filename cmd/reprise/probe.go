@@ -280,9 +280,13 @@ func (p *prober) run() (*probeReport, error) {
 	}
 	s12, err12 := p.probe12(r)
 	s13, err13 := p.probe13(r)
-	var ne *net.OpError
-	if s12 == nil && s13 == nil && errors.As(err12, &ne) && (err13 == nil || errors.As(err13, &ne)) {
-		return nil, fmt.Errorf("probe %s: %w", p.addr, err12)
+	if len(r.Versions) == 0 {
+		// Nothing to diagnose: the server is unreachable or speaks no
+		// TLS we offer.
+		if err13 == nil {
+			return nil, fmt.Errorf("probe %s: no handshake succeeded: TLS 1.2: %w", p.addr, err12)
+		}
+		return nil, fmt.Errorf("probe %s: no handshake succeeded: TLS 1.2: %v; TLS 1.3: %w", p.addr, err12, err13)
 	}
 	p.probeSNI(r, s12, s13)
 	p.probeFTP(r)

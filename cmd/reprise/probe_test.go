@@ -217,3 +217,39 @@ func TestConnectStartTLSFTP(t *testing.T) {
 		t.Errorf("--starttls smtp: exit %d %s", bad.code, bad.stderr)
 	}
 }
+
+// TestProbeTLS13Only: against a TLS 1.3-only server every TLS 1.2 finding
+// is null, and SNI binding is checked with a TLS 1.3 ticket.
+func TestProbeTLS13Only(t *testing.T) {
+	cert := peertest.Certs(t, peertest.ECDSAP256)
+	s := startServe(t, "--cert", cert.CertFile, "--key", cert.KeyFile, "--min-version", "1.3")
+	got := runProbeJSON(t, s.addr, "--servername", "localhost")
+	if fmt.Sprint(got["versions"]) != "[TLS1.3]" {
+		t.Errorf("versions %v", got["versions"])
+	}
+	wantFindings(t, got, map[string]any{"session_id": nil, "tickets": nil, "ems": nil, "ems_downgrade_refused": nil,
+		"tls13_psk": true, "sni_bound": true})
+	if d := got["details"].(map[string]any)["sni_bound"].(string); !strings.Contains(d, "TLS1.3") {
+		t.Errorf("sni_bound detail %q", d)
+	}
+}
+
+// TestProbeBadInput: usage errors exit 2, an unreachable server 1.
+func TestProbeBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"probe"},
+		{"probe", "127.0.0.1:1", "--starttls", "smtp"},
+		{"probe", "127.0.0.1:1", "--starttls", "ftp", "--ftp-login", "nocolon"},
+		{"probe", "127.0.0.1:1", "--max-version", "1.1"},
+		{"probe", "no-port"},
+	} {
+		if r := runReprise(t, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, r.code, r.stderr)
+		}
+	}
+	addr := peertest.FreeAddr(t)
+	r := runReprise(t, "probe", addr)
+	if r.code != 1 || !strings.Contains(r.stderr, "no handshake succeeded") {
+		t.Errorf("unreachable: exit %d\n%s", r.code, r.stderr)
+	}
+}
