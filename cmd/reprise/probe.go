@@ -44,21 +44,22 @@ const (
 )
 
 // probeReport is the JSON object of `probe --json`. The field names are
-// the command-line contract: do not change them; add new ones at the end.
-// A *bool or *int that is nil is null: not tested, and details says why.
+// the command-line contract: do not change them; new findings go before
+// connections.
+// A *bool or *int64 that is nil is null (not tested); details says why.
 type probeReport struct {
 	Address    string   `json:"address"`
 	ServerName string   `json:"server_name"`
 	StartTLS   string   `json:"starttls"`
 	Versions   []string `json:"versions"`
 
-	SessionID          *bool  `json:"session_id"`
-	Tickets            *bool  `json:"tickets"`
-	TicketLifetimeHint *int64 `json:"ticket_lifetime_hint"`
-	TicketRenewal      *bool  `json:"ticket_renewal"`
-	EMS                *bool  `json:"ems"`
-	EMSDowngradeRefuse *bool  `json:"ems_downgrade_refused"`
-	SNIBound           *bool  `json:"sni_bound"`
+	SessionID           *bool  `json:"session_id"`
+	Tickets             *bool  `json:"tickets"`
+	TicketLifetimeHint  *int64 `json:"ticket_lifetime_hint"`
+	TicketRenewal       *bool  `json:"ticket_renewal"`
+	EMS                 *bool  `json:"ems"`
+	EMSDowngradeRefused *bool  `json:"ems_downgrade_refused"`
+	SNIBound            *bool  `json:"sni_bound"`
 
 	TLS13PSK            *bool             `json:"tls13_psk"`
 	TLS13Tickets        *int64            `json:"tls13_tickets"`
@@ -73,8 +74,7 @@ type probeReport struct {
 	Details             map[string]string `json:"details"`
 }
 
-// probeFindings lists the findings in output order: JSON name, and how the
-// human line shows it.
+// probeFindings names the findings, by their JSON names, in output order.
 var probeFindings = []string{
 	"session_id", "tickets", "ticket_lifetime_hint", "ticket_renewal", "ems", "ems_downgrade_refused",
 	"sni_bound", "tls13_psk", "tls13_tickets", "tls13_tickets_on_resumption", "tls13_ticket_lifetime",
@@ -408,18 +408,18 @@ func (p *prober) probe12(r *probeReport) (*reprise.Session, error) {
 		var ae *reprise.AlertError
 		switch {
 		case errors.Is(err, reprise.ErrEMSDowngrade):
-			r.EMSDowngradeRefuse = yes(false)
+			r.EMSDowngradeRefused = yes(false)
 			r.Details["ems_downgrade_refused"] = "the server resumed an EMS session for a hello without EMS (RFC 7627, Section 5.3 says it MUST abort)"
 		case errors.As(err, &ae):
-			r.EMSDowngradeRefuse = yes(true)
+			r.EMSDowngradeRefused = yes(true)
 			r.Details["ems_downgrade_refused"] = "the server aborted with " + err.Error() + " (RFC 7627, Section 5.3)"
 		case err != nil:
 			r.Details["ems_downgrade_refused"] = "the attempt failed: " + err.Error()
 		case down.state.DidResume:
-			r.EMSDowngradeRefuse = yes(false)
+			r.EMSDowngradeRefused = yes(false)
 			r.Details["ems_downgrade_refused"] = "the server resumed an EMS session for a hello without EMS"
 		default:
-			r.EMSDowngradeRefuse = yes(true)
+			r.EMSDowngradeRefused = yes(true)
 			r.Details["ems_downgrade_refused"] = "the server made a full handshake (RFC 7627, Section 5.3 says it MUST abort)"
 		}
 	}
@@ -680,7 +680,7 @@ func (r *probeReport) values() map[string]string {
 	}
 	return map[string]string{
 		"session_id": b(r.SessionID), "tickets": b(r.Tickets), "ticket_lifetime_hint": n(r.TicketLifetimeHint),
-		"ticket_renewal": b(r.TicketRenewal), "ems": b(r.EMS), "ems_downgrade_refused": b(r.EMSDowngradeRefuse),
+		"ticket_renewal": b(r.TicketRenewal), "ems": b(r.EMS), "ems_downgrade_refused": b(r.EMSDowngradeRefused),
 		"sni_bound": b(r.SNIBound), "tls13_psk": b(r.TLS13PSK), "tls13_tickets": n(r.TLS13Tickets),
 		"tls13_tickets_on_resumption": n(r.TLS13TicketsResumed), "tls13_ticket_lifetime": n(r.TLS13TicketLifetime),
 		"tls13_age_add": b(r.TLS13AgeAdd), "ticket_reuse": b(r.TicketReuse), "psk_ke": b(r.PSKKE),
