@@ -99,7 +99,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(info, "self-signed certificate for localhost, 127.0.0.1; SHA-256 fingerprint %s\n", colonHex(sum[:]))
 	}
 
-	ln, err := net.Listen("tcp", o.addr)
+	// No TCP keep-alive on accepted connections (net.Listen's default costs
+	// four setsockopt calls per connection): every connection is bounded by
+	// handshakeTimeout and then requestTimeout or echoIdle instead.
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", o.addr)
 	if err != nil {
 		return err
 	}
