@@ -56,6 +56,9 @@ type Conn struct {
 	// recordsWithoutData counts empty application-data records and
 	// KeyUpdates since Read last returned data (maxRecordsWithoutData).
 	recordsWithoutData int
+	// rawIn reads conn for ReadRecord, as much as has arrived at once: a
+	// flight costs one read system call, not two per record.
+	rawIn record.ReadAhead
 
 	// Write side.
 	outMu      sync.Mutex
@@ -101,7 +104,9 @@ func (c *Conn) SetDeadline(t time.Time) error      { return c.conn.SetDeadline(t
 func (c *Conn) SetReadDeadline(t time.Time) error  { return c.conn.SetReadDeadline(t) }
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
 
-// NetConn returns the underlying connection.
+// NetConn returns the underlying connection. Reprise reads it ahead, up
+// to what has arrived: bytes the peer sent after its last record read
+// through Conn may already be taken from it.
 func (c *Conn) NetConn() net.Conn { return c.conn }
 
 // Handshake runs the handshake if it has not run yet. Read and Write call
@@ -158,7 +163,10 @@ func (c *Conn) readRecord() (record.ContentType, error) {
 	if c.readErr != nil {
 		return 0, c.readErr
 	}
-	raw, err := record.ReadRecord(c.conn, &c.rawBuf)
+	if c.rawIn.R == nil {
+		c.rawIn.R = c.conn
+	}
+	raw, err := record.ReadRecord(&c.rawIn, &c.rawBuf)
 	if err != nil {
 		var ne net.Error
 		if !(errors.As(err, &ne) && ne.Timeout()) {
