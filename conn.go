@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/reprise-tls/reprise/internal/alert"
@@ -71,6 +72,9 @@ type Conn struct {
 	recordVers uint16 // legacy_record_version for outgoing records
 
 	closed atomic.Bool
+	// peerReset is set when a read found the connection reset by the
+	// peer: Close then sends no close_notify, which could only fail.
+	peerReset atomic.Bool
 
 	// sessionKeyAddr is the host:port the client dialled; it keys the
 	// client session cache when Config.ServerName is empty.
@@ -171,6 +175,9 @@ func (c *Conn) readRecord() (record.ContentType, error) {
 		var ne net.Error
 		if !(errors.As(err, &ne) && ne.Timeout()) {
 			c.readErr = err
+		}
+		if errors.Is(err, syscall.ECONNRESET) {
+			c.peerReset.Store(true)
 		}
 		return 0, err
 	}
@@ -601,7 +608,7 @@ func (c *Conn) Close() error {
 		return net.ErrClosed
 	}
 	var alertErr error
-	if c.handshakeDone.Load() {
+	if c.handshakeDone.Load() && !c.peerReset.Load() {
 		// Do not let a peer that stopped reading hold Close forever.
 		c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		alertErr = c.closeNotify()

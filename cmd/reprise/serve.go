@@ -411,7 +411,9 @@ func (s *server) serveWWW(conn *reprise.Conn, cs reprise.ConnectionState) {
 	}
 	page := statusPage(cs, s.cfg.Counters().Snapshot())
 	fmt.Fprintf(conn, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(page), page)
-	conn.CloseWrite()
+	// handle's Close sends close_notify and closes the socket. A
+	// CloseWrite here would add a shutdown(2) that fails whenever the
+	// client has already reset the connection, as s_time does.
 }
 
 // statusPage describes the connection and the server's counters.
