@@ -3,7 +3,9 @@ package reprise
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
+	"syscall"
 	"testing"
 
 	"github.com/reprise-tls/reprise/internal/peertest"
@@ -96,5 +98,35 @@ func TestServerReadsAndWritesPerFlight(t *testing.T) {
 				t.Errorf("server handshake: %d reads and %d writes, want %d and %d", reads, writes, tc.wantReads, tc.wantWrites)
 			}
 		})
+	}
+}
+
+// TestCloseAfterResetWritesNothing: once a read finds the connection
+// reset by the peer, Close sends no close_notify, a write that could
+// only fail.
+func TestCloseAfterResetWritesNothing(t *testing.T) {
+	craw, sraw := tcpPair(t)
+	counted := &countingConn{Conn: sraw}
+	srv := Server(counted, testServerConfig(t))
+	cli := tls.Client(craw, &tls.Config{ServerName: "localhost", RootCAs: peertest.CAPool(t)})
+	done := make(chan error, 1)
+	go func() { done <- cli.Handshake() }()
+	if err := srv.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// SO_LINGER 0: close(2) resets the connection.
+	craw.(*net.TCPConn).SetLinger(0)
+	craw.Close()
+	var b [1]byte
+	if _, err := srv.Read(b[:]); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("Read after the peer's reset: got %v, want ECONNRESET", err)
+	}
+	writes := counted.writes
+	srv.Close()
+	if counted.writes != writes {
+		t.Errorf("Close wrote %d times to a reset connection, want 0", counted.writes-writes)
 	}
 }
