@@ -33,6 +33,10 @@ type server12 struct {
 	sendTicket   bool     // a NewSessionTicket follows ServerHello's flight
 	cacheable    bool     // the new session may be cached and ticketed
 	peerChain    [][]byte // client certificate chain
+
+	// masterPRF is keyed with master once, for the key block and both
+	// Finished messages; prf makes it.
+	masterPRF *keysched.PRF
 }
 
 func (hs *server12) run(helloMsg []byte) error {
@@ -403,7 +407,7 @@ func (hs *server12) readCertificateVerify() error {
 // installKeys derives the key block and readies both directions; each
 // takes effect at its change_cipher_spec.
 func (hs *server12) installKeys() error {
-	kb := keysched.KeyBlock(hs.suite.hash, hs.master, hs.hello.Random, hs.serverRandom, hs.suite.keyBlockLen())
+	kb := hs.prf().KeyBlock(hs.hello.Random, hs.serverRandom, hs.suite.keyBlockLen())
 	client, server, err := hs.suite.records12(kb, hs.etm)
 	if err != nil {
 		return err
@@ -418,7 +422,7 @@ func (hs *server12) readChangeCipherSpecAndFinished() error {
 		return err
 	}
 	c.activateReadKeys()
-	want := keysched.Finished12(hs.suite.hash, hs.master, true, hs.t.Sum())
+	want := hs.prf().Finished(true, hs.t.Sum())
 	fin := new(wire.Finished)
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
@@ -432,7 +436,7 @@ func (hs *server12) sendChangeCipherSpecAndFinished() error {
 		return err
 	}
 	c.activateWriteKeys()
-	verify := keysched.Finished12(hs.suite.hash, hs.master, false, hs.t.Sum())
+	verify := hs.prf().Finished(false, hs.t.Sum())
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
 	return err
 }
@@ -476,4 +480,13 @@ func (hs *server12) finishState(peerChain [][]byte) error {
 		c.state.PeerCertificates = certs
 	}
 	return nil
+}
+
+// prf is the PRF keyed with the master secret, made on first use: one HMAC
+// key setup serves the key block and both Finished messages.
+func (hs *server12) prf() *keysched.PRF {
+	if hs.masterPRF == nil {
+		hs.masterPRF = keysched.NewPRF12(hs.suite.hash, hs.master)
+	}
+	return hs.masterPRF
 }
