@@ -109,6 +109,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	s := &server{
 		cfg: cfg, opts: o, stdout: stdout, stderr: stderr,
 		conns: map[net.Conn]struct{}{},
+		idle:  make(chan acceptedConn), stopped: make(chan struct{}),
 	}
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
@@ -243,7 +244,21 @@ type server struct {
 	connsMu  sync.Mutex
 	conns    map[net.Conn]struct{}
 	closing  bool
+
+	// idle hands an accepted connection to a handler goroutine waiting
+	// for one; stopped, closed at shutdown, sends waiting handlers home.
+	idle    chan acceptedConn
+	stopped chan struct{}
 }
+
+type acceptedConn struct {
+	n   int
+	raw net.Conn
+}
+
+// handlerIdle is how long a handler goroutine waits for another
+// connection before it exits.
+const handlerIdle = 10 * time.Second
 
 func (s *server) acceptLoop(ln net.Listener) error {
 	var backoff time.Duration
@@ -269,13 +284,36 @@ func (s *server) acceptLoop(ln net.Listener) error {
 			raw.Close()
 			return nil
 		}
-		n := int(s.accepted.Add(1))
+		ac := acceptedConn{n: int(s.accepted.Add(1)), raw: raw}
 		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.untrack(raw)
-			s.handle(n, raw)
-		}()
+		select {
+		case s.idle <- ac:
+		default:
+			go s.handler(ac)
+		}
+	}
+}
+
+// handler serves connections until none comes for handlerIdle. A
+// goroutine that has served one connection has the stack a handshake
+// needs; a new goroutine per connection would start small and grow its
+// stack by copying, on every connection, a few percent of a resumed
+// handshake's CPU.
+func (s *server) handler(ac acceptedConn) {
+	wait := time.NewTimer(handlerIdle)
+	defer wait.Stop()
+	for {
+		s.handle(ac.n, ac.raw)
+		s.untrack(ac.raw)
+		s.wg.Done()
+		wait.Reset(handlerIdle)
+		select {
+		case ac = <-s.idle:
+		case <-wait.C:
+			return
+		case <-s.stopped:
+			return
+		}
 	}
 }
 
@@ -307,6 +345,7 @@ func (s *server) shutdown() {
 	s.connsMu.Lock()
 	s.closing = true
 	s.connsMu.Unlock()
+	close(s.stopped)
 	select {
 	case <-done:
 		return
