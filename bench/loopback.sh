@@ -16,6 +16,11 @@
 #   LOOP_ROUNDS=3          rounds; the servers alternate inside each round,
 #                          and CPU and handshakes are summed over rounds
 #   LOOP_CONCURRENCY=4     connections in flight at once
+#   LOOP_RATE=400          also measure resumed handshakes at this many
+#                          connections per second, the same for both servers
+#                          (0: only as fast as client and server go together)
+#   LOOP_RATE_FULL=200     the same for full handshakes (LOOP_RATE / 2),
+#                          which the one client CPU cannot make as fast
 #   LOOP_VERSIONS="1.2 1.3"
 #   LOOP_STRACE_CONNS=1500 connections counted under strace (0: skip strace)
 #   LOOP_PORT=44340        first of two loopback ports
@@ -28,6 +33,8 @@ cd "$(dirname "$0")/.."
 LOOP_DURATION=${LOOP_DURATION:-5s}
 LOOP_ROUNDS=${LOOP_ROUNDS:-3}
 LOOP_CONCURRENCY=${LOOP_CONCURRENCY:-4}
+LOOP_RATE=${LOOP_RATE:-400}
+LOOP_RATE_FULL=${LOOP_RATE_FULL:-$((LOOP_RATE / 2))}
 LOOP_VERSIONS=${LOOP_VERSIONS:-1.2 1.3}
 LOOP_STRACE_CONNS=${LOOP_STRACE_CONNS:-1500}
 LOOP_PORT=${LOOP_PORT:-44340}
@@ -164,6 +171,10 @@ load() {
 }
 
 declare -A ticks handshakes resumed errors
+loop_rates=max
+[ "$LOOP_RATE" -gt 0 ] && loop_rates="max fixed"
+# rate_of MODE: the fixed rate for the mode.
+rate_of() { if [ "$1" = full ]; then echo "$LOOP_RATE_FULL"; else echo "$LOOP_RATE"; fi; }
 cpu_md="$tmp/cpu.md"
 : >"$cpu_md"
 for version in $LOOP_VERSIONS; do
@@ -175,43 +186,52 @@ for version in $LOOP_VERSIONS; do
 	for s in reprise nginx; do
 		# Warm up: the Go heap grows to its working size, caches fill.
 		load "${ports[$s]}" "$version" resume --duration 1s >/dev/null
-		for mode in full resume; do
-			ticks[$version,$mode,$s]=0 handshakes[$version,$mode,$s]=0
-			resumed[$version,$mode,$s]=0 errors[$version,$mode,$s]=0
+		for k in "${!ticks[@]}"; do
+			[[ $k == "$version,"*",$s" ]] && unset "ticks[$k]"
 		done
 	done
 	for round in $(seq "$LOOP_ROUNDS"); do
-		for mode in full resume; do
-			for s in reprise nginx; do
-				# shellcheck disable=SC2086 # pids is a list
-				before=$(cpu_ticks ${pids[$s]})
-				load "${ports[$s]}" "$version" "$mode" --duration "$LOOP_DURATION" >"$tmp/run.json"
-				# shellcheck disable=SC2086
-				after=$(cpu_ticks ${pids[$s]})
-				k=$version,$mode,$s
-				ticks[$k]=$((ticks[$k] + after - before))
-				handshakes[$k]=$((handshakes[$k] + $(json_field "$tmp/run.json" handshakes)))
-				resumed[$k]=$((resumed[$k] + $(json_field "$tmp/run.json" resumed)))
-				errors[$k]=$((errors[$k] + $(json_field "$tmp/run.json" errors)))
-				log "  round $round, $mode, $s: $(cat "$tmp/run.json"), $((after - before)) ticks"
+		for rate in $loop_rates; do
+			for mode in full resume; do
+				rate_flag=()
+				[ "$rate" = max ] || rate_flag=(--rate "$(rate_of "$mode")")
+				for s in reprise nginx; do
+					# shellcheck disable=SC2086 # pids is a list
+					before=$(cpu_ticks ${pids[$s]})
+					load "${ports[$s]}" "$version" "$mode" --duration "$LOOP_DURATION" "${rate_flag[@]}" >"$tmp/run.json"
+					# shellcheck disable=SC2086
+					after=$(cpu_ticks ${pids[$s]})
+					k=$version,$mode,$rate,$s
+					ticks[$k]=$((${ticks[$k]:-0} + after - before))
+					handshakes[$k]=$((${handshakes[$k]:-0} + $(json_field "$tmp/run.json" handshakes)))
+					resumed[$k]=$((${resumed[$k]:-0} + $(json_field "$tmp/run.json" resumed)))
+					errors[$k]=$((${errors[$k]:-0} + $(json_field "$tmp/run.json" errors)))
+					log "  round $round, $mode, rate $rate, $s: $(cat "$tmp/run.json"), $((after - before)) ticks"
+				done
 			done
 		done
 	done
 	stop_servers
-	for mode in full resume; do
-		row="| TLS $version | $mode |"
-		for s in reprise nginx; do
-			k=$version,$mode,$s
-			us=$(awk -v t="${ticks[$k]}" -v h="${handshakes[$k]}" -v hz="$clk_tck" \
-				'BEGIN { if (h > 0) printf "%.1f", t / hz * 1e6 / h; else printf "n/a" }')
-			res=$(awk -v r="${resumed[$k]}" -v h="${handshakes[$k]}" \
-				'BEGIN { if (h > 0) printf "%.0f%%", 100 * r / h; else printf "n/a" }')
-			row="$row $us µs | ${handshakes[$k]} ($res resumed, ${errors[$k]} errors) |"
-			eval "us_$s=\$us"
+	for rate in $loop_rates; do
+		for mode in full resume; do
+			if [ "$rate" = max ]; then
+				row="| TLS $version | $mode | as fast as it goes |"
+			else
+				row="| TLS $version | $mode | $(rate_of "$mode")/s |"
+			fi
+			for s in reprise nginx; do
+				k=$version,$mode,$rate,$s
+				us=$(awk -v t="${ticks[$k]}" -v h="${handshakes[$k]}" -v hz="$clk_tck" \
+					'BEGIN { if (h > 0) printf "%.1f", t / hz * 1e6 / h; else printf "n/a" }')
+				res=$(awk -v r="${resumed[$k]}" -v h="${handshakes[$k]}" \
+					'BEGIN { if (h > 0) printf "%.0f%%", 100 * r / h; else printf "n/a" }')
+				row="$row $us µs | ${handshakes[$k]} ($res resumed, ${errors[$k]} errors) |"
+				eval "us_$s=\$us"
+			done
+			# shellcheck disable=SC2154 # us_reprise and us_nginx are set by eval
+			row="$row $(awk -v a="$us_reprise" -v b="$us_nginx" 'BEGIN { if (b > 0) printf "**%.2f**", a / b; else printf "n/a" }') |"
+			echo "$row" >>"$cpu_md"
 		done
-		# shellcheck disable=SC2154 # us_reprise and us_nginx are set by eval
-		row="$row $(awk -v a="$us_reprise" -v b="$us_nginx" 'BEGIN { if (b > 0) printf "**%.2f**", a / b; else printf "n/a" }') |"
-		echo "$row" >>"$cpu_md"
 	done
 done
 
@@ -303,7 +323,7 @@ Written by \`bench/loopback.sh\` (run it again to replace this section;
 $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown),
 $(go version | cut -d' ' -f3-), $(nginx -v 2>&1 | sed 's/.*: //') with $(openssl version | cut -d' ' -f1-2),
 $(nproc) CPUs${cpu:+ ($cpu)}, $(uname -sr); $pinning; load average before the run: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg).
-Settings: LOOP_DURATION=$LOOP_DURATION LOOP_ROUNDS=$LOOP_ROUNDS LOOP_CONCURRENCY=$LOOP_CONCURRENCY.
+Settings: LOOP_DURATION=$LOOP_DURATION LOOP_ROUNDS=$LOOP_ROUNDS LOOP_CONCURRENCY=$LOOP_CONCURRENCY LOOP_RATE=$LOOP_RATE LOOP_RATE_FULL=$LOOP_RATE_FULL.
 
 EOF
 	if [ -n "${LOOP_NOTE:-}" ]; then
@@ -326,8 +346,17 @@ two servers alternate; it is the server's whole cost of a connection
 the cryptography alone. The ratio is reprise / nginx: below 1 means
 `reprise serve` spent less CPU per handshake than nginx.
 
-| version | mode | reprise serve, CPU per handshake | handshakes | nginx, CPU per handshake | handshakes | reprise / nginx |
-|---|---|---:|---:|---:|---:|---:|
+Each case runs at two loads. *As fast as it goes*: the client's workers
+connect again as soon as a connection ends, so each server runs at the
+rate it and the one client CPU reach together; the two servers then run
+at different rates (the `handshakes` columns), and a server that is idle
+more of the time pays more per handshake for waking up. *N/s*: both
+servers get the same number of connections per second (at most; the
+`handshakes` columns say what was reached), the comparison at equal and
+lighter load, where every connection wakes the server from idle.
+
+| version | mode | load | reprise serve, CPU per handshake | handshakes | nginx, CPU per handshake | handshakes | reprise / nginx |
+|---|---|---|---:|---:|---:|---:|---:|
 EOF
 	cat "$cpu_md"
 	if [ -s "$strace_md" ]; then

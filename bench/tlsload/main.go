@@ -5,7 +5,12 @@
 //
 //	go run ./bench/tlsload --addr 127.0.0.1:4433 --ca cert.pem [--servername localhost]
 //	    [--version 1.2|1.3] [--mode full|resume] [--concurrency 4]
-//	    [--duration 5s] [--handshakes N]
+//	    [--duration 5s] [--handshakes N] [--rate N]
+//
+// With --rate the connections start at that many per second at most (a
+// worker that is still busy when its turn comes lets it pass), so that two
+// servers can be compared at the same load rather than each at the rate
+// it and the client reach together.
 //
 // Every connection ends the same way on every server: the client sends
 // close_notify and reads until the server's close_notify or end of stream,
@@ -59,8 +64,9 @@ func main() {
 	concurrency := flag.Int("concurrency", 4, "connections in flight at once")
 	duration := flag.Duration("duration", 5*time.Second, "how long to run")
 	handshakes := flag.Int("handshakes", maxHandshakes, "stop after this many handshakes")
+	rate := flag.Int("rate", 0, "connections started per second at most (0: as fast as the workers go)")
 	flag.Parse()
-	r, err := run(*addr, *caFile, *serverName, *version, *mode, *concurrency, *duration, *handshakes)
+	r, err := run(*addr, *caFile, *serverName, *version, *mode, *concurrency, *duration, *handshakes, *rate)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tlsload:", err)
 		os.Exit(2)
@@ -71,7 +77,7 @@ func main() {
 	}
 }
 
-func run(addr, caFile, serverName, version, mode string, concurrency int, duration time.Duration, handshakes int) (report, error) {
+func run(addr, caFile, serverName, version, mode string, concurrency int, duration time.Duration, handshakes, rate int) (report, error) {
 	cfg := &tls.Config{ServerName: serverName}
 	switch version {
 	case "1.2":
@@ -92,6 +98,9 @@ func run(addr, caFile, serverName, version, mode string, concurrency int, durati
 	}
 	if handshakes < 1 || handshakes > maxHandshakes {
 		return report{}, fmt.Errorf("--handshakes %d: want 1 to %d", handshakes, maxHandshakes)
+	}
+	if rate < 0 || rate > 1_000_000 {
+		return report{}, fmt.Errorf("--rate %d: want 0 to 1000000", rate)
 	}
 	if caFile == "" {
 		return report{}, errors.New("--ca is required")
@@ -139,12 +148,23 @@ func run(addr, caFile, serverName, version, mode string, concurrency int, durati
 
 	start := time.Now()
 	deadline := start.Add(duration)
+	// turns paces the workers under --rate: a tick that finds no worker
+	// waiting is dropped, so the rate is a ceiling.
+	var turns <-chan time.Time
+	if rate > 0 {
+		ticker := time.NewTicker(time.Second / time.Duration(rate))
+		defer ticker.Stop()
+		turns = ticker.C
+	}
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) && started.Add(1) <= uint64(handshakes) {
+				if turns != nil {
+					<-turns
+				}
 				didResume, err := connect(addr, w)
 				if err != nil {
 					fail(err)
