@@ -369,7 +369,15 @@ Counted with `strace -c -f -p PID` attached to the `reprise serve` process
 connections; each count is divided by the connections made. strace slows
 the servers down, so these runs say nothing about time. Failed calls are in
 parentheses. `openssl s_time -reuse` opens one connection at a time and closes
-without close_notify; `bench/tlsload` runs as above.
+without close_notify; `bench/tlsload` runs as above. `nanosleep`, `futex`
+and `epoll_pwait` are the Go runtime's (the sysmon thread's polling, hand-offs
+between threads, the netpoller): they follow time more than connections, and
+strace's slowdown inflates them most under s_time's one connection at a
+time. Of the calls that follow connections, reprise makes Go's three
+extras (an `accept4` that returns EAGAIN before the netpoller parks, an
+`epoll_ctl` to remove the socket, a `getsockname` for `LocalAddr`) and one
+`write` more under tlsload (its close_notify in answer to the client's,
+below); nginx makes two `getpid` and a peeking `recvfrom`.
 EOF
 		cat "$strace_md"
 	fi
