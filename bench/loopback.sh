@@ -144,7 +144,13 @@ EOF
 	nginx_pid=$!
 	server_pids+=("$nginx_pid")
 	wait_port "$nginx_port" "$nginx_pid" || { log "nginx did not start:"; cat "$tmp/nginx.log" "$tmp/nginx/logs/error.log" >&2; exit 1; }
-	nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
+	# The master listens before it starts its worker.
+	local i
+	nginx_worker=
+	for i in $(seq 50); do
+		nginx_worker=$(pgrep -P "$nginx_pid" | head -1) && [ -n "$nginx_worker" ] && break
+		sleep 0.1
+	done
 	[ -n "$nginx_worker" ] || { log "no nginx worker process"; exit 1; }
 }
 
