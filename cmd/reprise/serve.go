@@ -397,8 +397,8 @@ func (s *server) handle(n int, raw net.Conn) {
 		return
 	}
 	cs := conn.ConnectionState()
-	report := newConnReport(n, cs, time.Since(start))
 	if s.opts.json {
+		report := newConnReport(n, cs, time.Since(start))
 		s.outMu.Lock()
 		report.writeJSON(s.stdout)
 		s.outMu.Unlock()
