@@ -95,8 +95,9 @@ wait_port() {
 }
 
 # Both servers: ECDHE-ECDSA with AES-128-GCM in TLS 1.2, TLS_AES_128_GCM_SHA256
-# in TLS 1.3, X25519 only, session tickets on (two per TLS 1.3 handshake is
-# both servers' default), and a session cache.
+# in TLS 1.3, X25519 only, session tickets on (each server's default count:
+# two per full TLS 1.3 handshake; after a resumption nginx sends one, reprise
+# two), and a session cache.
 start_reprise() {
 	local version=$1
 	"${server_pin[@]}" "$tmp/reprise" serve --addr "127.0.0.1:$reprise_port" \
@@ -340,7 +341,9 @@ Each server runs as one worker on one CPU: `reprise serve` under `taskset`
 (so Go's GOMAXPROCS is 1), and nginx with `worker_processes 1` (master and
 worker both counted). Both have the same ECDSA P-256 certificate,
 ECDHE-ECDSA-AES128-GCM-SHA256 (TLS 1.2) or TLS_AES_128_GCM_SHA256 (TLS 1.3),
-X25519 only, session tickets and a session cache on. The load is
+X25519 only, session tickets and a session cache on (two TLS 1.3 tickets
+after a full handshake from both; after a resumption nginx sends one and
+reprise two, a second ticket to seal). The load is
 `bench/tlsload`, a crypto/tls client on the other CPU: it dials, handshakes,
 sends close_notify and reads to the end (so it takes TLS 1.3 tickets and
 the server closes the same way every time); in *resume* mode each of its
