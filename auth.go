@@ -246,14 +246,3 @@ func certificateAlert(err error) alert.Alert {
 	}
 	return alert.BadCertificate
 }
-
-// leafKey returns the certificate's public key, parsing the leaf if needed.
-func (cert *Certificate) leaf() (*x509.Certificate, error) {
-	if cert.Leaf != nil {
-		return cert.Leaf, nil
-	}
-	if len(cert.Chain) == 0 {
-		return nil, errors.New("tls: certificate has an empty chain")
-	}
-	return x509.ParseCertificate(cert.Chain[0])
-}

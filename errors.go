@@ -97,8 +97,7 @@ var (
 	// ErrBadFinished: the peer's Finished did not verify.
 	ErrBadFinished = &protocolError{alert: alert.DecryptError, msg: "tls: peer's Finished message is wrong"}
 	// ErrBadBinder: a TLS 1.3 PSK binder did not verify (RFC 8446, Section 4.2.11).
-	ErrBadBinder       = &protocolError{alert: alert.DecryptError, msg: "tls: PSK binder does not verify"}
-	errNoRenegotiation = errors.New("tls: renegotiation is not supported")
+	ErrBadBinder = &protocolError{alert: alert.DecryptError, msg: "tls: PSK binder does not verify"}
 )
 
 // alertFor maps a handshake error to the alert we send for it. It returns

@@ -1,6 +1,6 @@
 module github.com/reprise-tls/reprise
 
-go 1.26.8
+go 1.26.0
 
 require golang.org/x/crypto v0.58.0
 

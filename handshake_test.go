@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/reprise-tls/reprise/internal/peertest"
 )
@@ -236,17 +234,4 @@ func TestWrongServerName(t *testing.T) {
 	if !errors.As(serr, &ae) || !ae.Received || ae.Alert != AlertBadCertificate {
 		t.Fatalf("server error %v", serr)
 	}
-}
-
-var _ = time.Second
-
-var osReadFile = os.ReadFile
-
-func mustRead(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := osReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -32,6 +32,7 @@ usage:
                   [--send TEXT] [--trace] [--keylog F] [--json]
   reprise ticketkey new [--bits 128|256] [--format nginx|haproxy] [--out FILE]
   reprise demo
+  reprise version
   reprise bench   HOST:PORT [--mode full|resume] [--duration 10s] [--concurrency N] [--max-version V] [--json]
 
 Run "reprise COMMAND -h" for a command's flags.
@@ -72,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runDemo(rest, stdout, stderr)
 	case "bench":
 		err = runBench(rest, stdout, stderr)
+	case "version", "--version":
+		err = runVersion(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "reprise: unknown command %q (try \"reprise help\")\n", cmd)
 		return 2
