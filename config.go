@@ -16,17 +16,6 @@ import (
 	"unsafe"
 )
 
-// Certificate is a certificate chain and the private key for its leaf.
-type Certificate struct {
-	// Chain holds DER certificates, leaf first.
-	Chain [][]byte
-	// PrivateKey signs handshakes: an *ecdsa.PrivateKey, *rsa.PrivateKey,
-	// ed25519.PrivateKey or any crypto.Signer over one of those key types.
-	PrivateKey crypto.Signer
-	// Leaf is Chain[0] parsed; filled in by X509KeyPair and on first use.
-	Leaf *x509.Certificate
-}
-
 // X509KeyPair parses a PEM certificate chain and a PEM private key
 // (PKCS#8, PKCS#1 or SEC 1).
 func X509KeyPair(certPEM, keyPEM []byte) (Certificate, error) {
@@ -38,10 +27,10 @@ func X509KeyPair(certPEM, keyPEM []byte) (Certificate, error) {
 			break
 		}
 		if b.Type == "CERTIFICATE" {
-			cert.Chain = append(cert.Chain, b.Bytes)
+			cert.Certificate = append(cert.Certificate, b.Bytes)
 		}
 	}
-	if len(cert.Chain) == 0 {
+	if len(cert.Certificate) == 0 {
 		return cert, errors.New("tls: no CERTIFICATE block in certificate PEM")
 	}
 	var keyDER *pem.Block
@@ -59,7 +48,7 @@ func X509KeyPair(certPEM, keyPEM []byte) (Certificate, error) {
 		return cert, err
 	}
 	cert.PrivateKey = key
-	if cert.Leaf, err = x509.ParseCertificate(cert.Chain[0]); err != nil {
+	if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
 		return cert, fmt.Errorf("tls: parsing certificate: %w", err)
 	}
 	if !publicKeysEqual(cert.Leaf.PublicKey, key.Public()) {
@@ -105,16 +94,6 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 	return false
 }
 
-// ClientHelloInfo is what GetCertificate sees of a ClientHello.
-type ClientHelloInfo struct {
-	ServerName        string
-	SupportedVersions []uint16
-	CipherSuites      []uint16
-	SupportedCurves   []CurveID
-	SignatureSchemes  []SignatureScheme
-	SupportedProtos   []string
-}
-
 // Config configures a client or a server. A Config may be shared by many
 // connections and must not be modified after first use.
 type Config struct {
@@ -135,6 +114,20 @@ type Config struct {
 	InsecureSkipVerify bool
 	// VerifyPeerCertificate, if set, is called after normal verification.
 	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
+	// VerifyConnection, if set, is called on both sides after every
+	// handshake, full or resumed, with the connection's state; an error
+	// ends the connection with a bad_certificate alert. Unlike
+	// VerifyPeerCertificate it also runs on resumption, so it is the place
+	// for checks that must hold for every connection.
+	VerifyConnection func(ConnectionState) error
+	// GetConfigForClient, if set, is called by a server with each
+	// ClientHello and may return a Config to use for that connection
+	// instead (nil keeps this one).
+	GetConfigForClient func(*ClientHelloInfo) (*Config, error)
+	// GetClientCertificate, if set, picks the client's certificate when a
+	// server asks for one, instead of Certificates. An empty Certificate
+	// sends none.
+	GetClientCertificate func(*CertificateRequestInfo) (*Certificate, error)
 
 	// NextProtos lists ALPN protocols in preference order (RFC 7301).
 	NextProtos []string

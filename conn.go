@@ -131,6 +131,9 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		err = c.serverHandshake(ctx)
 	}
 	if err == nil {
+		err = c.verifyConnection()
+	}
+	if err == nil {
 		err = c.flush()
 	}
 	if err != nil {
@@ -669,39 +672,7 @@ func Dial(network, addr string, config *Config) (*Conn, error) {
 // DialWithDialer is Dial with a custom dialer; its Timeout and Deadline
 // bound the handshake too.
 func DialWithDialer(d *net.Dialer, network, addr string, config *Config) (*Conn, error) {
-	ctx := context.Background()
-	if d.Timeout != 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
-		defer cancel()
-	}
-	if !d.Deadline.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Deadline)
-		defer cancel()
-	}
-	raw, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	if config == nil {
-		config = &Config{}
-	}
-	if config.ServerName == "" && !config.InsecureSkipVerify {
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			host = addr
-		}
-		config = config.Clone()
-		config.ServerName = host
-	}
-	c := Client(raw, config)
-	c.sessionKeyAddr = addr
-	if err := c.HandshakeContext(ctx); err != nil {
-		raw.Close()
-		return nil, err
-	}
-	return c, nil
+	return dial(context.Background(), d, network, addr, config)
 }
 
 // activateReadKeys switches reading to the keys installed by the

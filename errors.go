@@ -44,7 +44,7 @@ type AlertError struct {
 	Err      error // what we found wrong; nil for a received alert
 }
 
-func (e *AlertError) Error() string {
+func (e AlertError) Error() string {
 	if e.Received {
 		return "tls: peer sent alert " + e.Alert.String()
 	}
@@ -54,7 +54,7 @@ func (e *AlertError) Error() string {
 	return "tls: sent alert " + e.Alert.String()
 }
 
-func (e *AlertError) Unwrap() error { return e.Err }
+func (e AlertError) Unwrap() error { return e.Err }
 
 // protocolError is a handshake failure whose alert was fixed where it was
 // found. Handshake code returns these; only Conn sends the alert.

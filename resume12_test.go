@@ -260,13 +260,13 @@ func TestRefusals(t *testing.T) {
 // certificate.
 func TestClientAuthSatisfiedBy(t *testing.T) {
 	cert := testClientCert(t)
-	leaf, err := x509.ParseCertificate(cert.Chain[0])
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := leaf.NotBefore.Add(time.Hour)
-	withCert := &Session{peerCerts: cert.Chain, verified: true}
-	unverified := &Session{peerCerts: cert.Chain}
+	withCert := &Session{peerCerts: cert.Certificate, verified: true}
+	unverified := &Session{peerCerts: cert.Certificate}
 	noCert := &Session{}
 	for _, tc := range []struct {
 		name string

@@ -37,7 +37,7 @@ type server12 struct {
 
 func (hs *server12) run(helloMsg []byte) error {
 	c := hs.c
-	hs.t = newTranscript(c.config.ClientAuth.requests())
+	hs.t = newTranscript(c.config.clientAuth().requests())
 	hs.t.add(helloMsg)
 	if err := hs.processClientHello(); err != nil {
 		return err
@@ -99,7 +99,7 @@ func (hs *server12) processClientHello() error {
 	if c.config.supportsVersion(VersionTLS13) {
 		copy(hs.serverRandom[24:], downgradeTLS12)
 	}
-	hs.cacheable = c.config.AllowNewSession == nil || c.config.AllowNewSession(clientHelloInfo(h))
+	hs.cacheable = c.config.AllowNewSession == nil || c.config.AllowNewSession(c.clientHelloInfo(hs.ctx, h))
 	return nil
 }
 
@@ -160,14 +160,14 @@ func (hs *server12) runFull() error {
 	if err := hs.sendServerHello(); err != nil {
 		return err
 	}
-	if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: hs.cert.Chain}); err != nil {
+	if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: hs.cert.Certificate}); err != nil {
 		return err
 	}
 	kx, err := hs.sendServerKeyExchange()
 	if err != nil {
 		return err
 	}
-	if c.config.ClientAuth.requests() {
+	if c.config.clientAuth().requests() {
 		if err := hs.sendCertificateRequest(); err != nil {
 			return err
 		}
@@ -179,7 +179,7 @@ func (hs *server12) runFull() error {
 		return err
 	}
 
-	if c.config.ClientAuth.requests() {
+	if c.config.clientAuth().requests() {
 		if err := hs.readClientCertificate(); err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (hs *server12) runFull() error {
 // selectSuiteAndCertificate picks, in our order of preference, the first
 // suite the client offers for which we hold a suitable certificate.
 func (hs *server12) selectSuiteAndCertificate() error {
-	certs, err := hs.c.serverCertificate(hs.hello)
+	certs, err := hs.c.serverCertificate(hs.ctx, hs.hello)
 	if err != nil {
 		return err
 	}
@@ -236,10 +236,10 @@ func (hs *server12) selectSuiteAndCertificate() error {
 			continue
 		}
 		for _, cert := range certs {
-			if cert.PrivateKey == nil || !suiteFitsKey(s, cert.PrivateKey.Public()) || !certCurveOffered(cert, hs.hello.SupportedGroups) {
+			if certSigner(cert) == nil || !suiteFitsKey(s, certSigner(cert).Public()) || !certCurveOffered(cert, hs.hello.SupportedGroups) {
 				continue
 			}
-			if _, err := selectSignatureScheme(cert.PrivateKey.Public(), hs.hello.SignatureAlgorithms, false); err != nil {
+			if _, err := selectSignatureScheme(certSigner(cert).Public(), hs.hello.SignatureAlgorithms, false); err != nil {
 				continue
 			}
 			hs.suite, hs.cert = s, cert
@@ -253,7 +253,7 @@ func (hs *server12) selectSuiteAndCertificate() error {
 // certCurveOffered: RFC 8422, Section 5.1.1: in TLS 1.2 supported_groups
 // also limits the curves of the server's ECDSA certificate.
 func certCurveOffered(cert *Certificate, groups []uint16) bool {
-	k, ok := cert.PrivateKey.Public().(*ecdsa.PublicKey)
+	k, ok := certSigner(cert).Public().(*ecdsa.PublicKey)
 	if !ok || len(groups) == 0 {
 		return true
 	}
@@ -318,14 +318,14 @@ func (hs *server12) sendServerKeyExchange() (keyExchange, error) {
 	}
 	c.state.CurveID = group
 	ske := &wire.ServerKeyExchangeECDHE{Group: uint16(group), PublicKey: kx.share()}
-	scheme, err := selectSignatureScheme(hs.cert.PrivateKey.Public(), hs.hello.SignatureAlgorithms, false)
+	scheme, err := selectSignatureScheme(certSigner(hs.cert).Public(), hs.hello.SignatureAlgorithms, false)
 	if err != nil {
 		return nil, err
 	}
 	// RFC 8422, Section 5.4: the signature covers both randoms and the
 	// ServerECDHParams.
 	signed := slices.Concat(hs.hello.Random, hs.serverRandom, ske.Params())
-	sig, err := sign(c.config.rand(), hs.cert.PrivateKey, scheme, signed)
+	sig, err := sign(c.config.rand(), certSigner(hs.cert), scheme, signed)
 	if err != nil {
 		return nil, wrapError(alert.InternalError, "signing ServerKeyExchange", err)
 	}
@@ -353,13 +353,13 @@ func (hs *server12) readClientCertificate() error {
 	if _, err := c.readMsg(hs.t, wire.TypeCertificate, cert); err != nil {
 		return err
 	}
-	if len(cert.Certificates) == 0 && c.config.ClientAuth.requires() {
+	if len(cert.Certificates) == 0 && c.config.clientAuth().requires() {
 		// RFC 5246, Section 7.4.6: a server that requires a certificate
 		// MAY end the handshake with handshake_failure.
 		return peerError(alert.HandshakeFailure, "client sent no certificate, and one is required")
 	}
 	hs.peerChain = cert.Certificates
-	return c.verifyPeerChain(cert.Certificates, c.config.ClientAuth.verifies())
+	return c.verifyPeerChain(cert.Certificates, c.config.clientAuth().verifies())
 }
 
 func (hs *server12) readClientKeyExchange(kx keyExchange) error {
@@ -423,6 +423,7 @@ func (hs *server12) readChangeCipherSpecAndFinished() error {
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
 	}
+	c.noteFinished12(fin.VerifyData)
 	return checkFinished(fin.VerifyData, want)
 }
 
@@ -433,6 +434,7 @@ func (hs *server12) sendChangeCipherSpecAndFinished() error {
 	}
 	c.activateWriteKeys()
 	verify := keysched.Finished12(hs.suite.hash, hs.master, false, hs.t.Sum())
+	c.noteFinished12(verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
 	return err
 }
@@ -450,7 +452,7 @@ func (hs *server12) newSession() *Session {
 		secret:      hs.master,
 		ems:         hs.ems,
 		etm:         hs.etm,
-		verified:    len(hs.peerChain) > 0 && c.config.ClientAuth.verifies(),
+		verified:    len(hs.peerChain) > 0 && c.config.clientAuth().verifies(),
 		id:          hs.sessionID,
 		idContext:   c.config.SessionIDContext,
 		created:     c.config.time(),

@@ -101,7 +101,7 @@ func (hs *server13) run() error {
 		// RFC 8446, Section 4.3.2: "Servers which are authenticating with a
 		// PSK MUST NOT send the CertificateRequest message in the main
 		// handshake".
-		if c.config.ClientAuth.requests() {
+		if c.config.clientAuth().requests() {
 			if err := hs.sendCertificateRequest(); err != nil {
 				return err
 			}
@@ -185,7 +185,7 @@ func (hs *server13) processClientHello() error {
 	if hs.alpn, err = cfg.negotiateALPN(h.ALPN); err != nil {
 		return err
 	}
-	hs.cacheable = cfg.AllowNewSession == nil || cfg.AllowNewSession(clientHelloInfo(h))
+	hs.cacheable = cfg.AllowNewSession == nil || cfg.AllowNewSession(hs.c.clientHelloInfo(hs.ctx, h))
 	return nil
 }
 
@@ -353,15 +353,15 @@ func (hs *server13) selectCertificate() error {
 	if hs.group == 0 {
 		return peerError(alert.HandshakeFailure, "no key exchange group in common with the client")
 	}
-	certs, err := c.serverCertificate(h)
+	certs, err := c.serverCertificate(hs.ctx, h)
 	if err != nil {
 		return err
 	}
 	for _, cert := range certs {
-		if cert.PrivateKey == nil {
+		if certSigner(cert) == nil {
 			continue
 		}
-		if s, err := selectSignatureScheme(cert.PrivateKey.Public(), h.SignatureAlgorithms, true); err == nil {
+		if s, err := selectSignatureScheme(certSigner(cert).Public(), h.SignatureAlgorithms, true); err == nil {
 			hs.cert, hs.scheme = cert, s
 			return nil
 		}
@@ -445,7 +445,7 @@ func (hs *server13) sendCertificateRequest() error {
 
 func (hs *server13) sendCertificate() error {
 	msg := new(wire.Certificate13)
-	for _, der := range hs.cert.Chain {
+	for _, der := range hs.cert.Certificate {
 		msg.Entries = append(msg.Entries, wire.CertificateEntry{Data: der})
 	}
 	_, err := hs.c.writeMsg(hs.t, msg)
@@ -456,7 +456,7 @@ func (hs *server13) sendCertificate() error {
 // Section 4.4.3).
 func (hs *server13) sendCertificateVerify() error {
 	c := hs.c
-	sig, err := sign(c.config.rand(), hs.cert.PrivateKey, hs.scheme, signed13(true, hs.t.Sum()))
+	sig, err := sign(c.config.rand(), certSigner(hs.cert), hs.scheme, signed13(true, hs.t.Sum()))
 	if err != nil {
 		return wrapError(alert.InternalError, "signing CertificateVerify", err)
 	}
@@ -475,6 +475,7 @@ func (hs *server13) sendFinished() error {
 	}
 	hs.master = hs.hsSecret.MasterSecret()
 	th := hs.t.Sum()
+	c.setExporter13(hs.suite, hs.master, th)
 	hs.clientAP = hs.master.ClientApplicationTrafficSecret(th)
 	serverAP := hs.master.ServerApplicationTrafficSecret(th)
 	c.keyLog("CLIENT_TRAFFIC_SECRET_0", hs.hello.Random, hs.clientAP)
@@ -503,12 +504,12 @@ func (hs *server13) readClientCertificate() error {
 		// [...] the server MAY at its discretion either continue the
 		// handshake without client authentication, or abort the handshake
 		// with a "certificate_required" alert."
-		if cfg.ClientAuth.requires() {
+		if cfg.clientAuth().requires() {
 			return peerError(alert.CertificateRequired, "client sent no certificate, and one is required")
 		}
 		return nil
 	}
-	hs.verified = cfg.ClientAuth.verifies()
+	hs.verified = cfg.clientAuth().verifies()
 	if err := c.verifyPeerChain(hs.peerChain, hs.verified); err != nil {
 		return err
 	}

@@ -232,11 +232,11 @@ func (hs *server12) sendNewSessionTicket(s *Session) error {
 // never skips authentication a full handshake would do.
 func (cfg *Config) clientAuthSatisfiedBy(s *Session, now time.Time) bool {
 	switch {
-	case cfg.ClientAuth.requires() && len(s.peerCerts) == 0:
+	case cfg.clientAuth().requires() && len(s.peerCerts) == 0:
 		return false
-	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0 && !s.verified:
+	case cfg.clientAuth().verifies() && len(s.peerCerts) > 0 && !s.verified:
 		return false
-	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0:
+	case cfg.clientAuth().verifies() && len(s.peerCerts) > 0:
 		_, valid := s.leafValidAt(now)
 		return valid
 	}

@@ -69,6 +69,23 @@ type ConnectionState struct {
 	HelloRetryRequest    bool
 	SessionID            []byte // TLS 1.2 session ID; the legacy echo in TLS 1.3
 	TicketsIssued        int    // tickets the server sent on this connection (server: sent; client: received)
+
+	// TLSUnique is the tls-unique channel binding (RFC 5929, Section 3):
+	// the first Finished of a TLS 1.2 connection. It is nil for TLS 1.3
+	// and, as in crypto/tls, for a TLS 1.2 resumption without extended
+	// master secret, where it does not identify the connection (RFC 7627,
+	// Section 1).
+	TLSUnique []byte
+
+	// The fields below exist so that code written against crypto/tls's
+	// ConnectionState compiles; reprise implements neither OCSP stapling,
+	// certificate transparency nor ECH, so they are always empty.
+	NegotiatedProtocolIsMutual  bool     // Deprecated: always true, as in crypto/tls.
+	SignedCertificateTimestamps [][]byte // always nil
+	OCSPResponse                []byte   // always nil
+	ECHAccepted                 bool     // always false
+
+	ekm exporter // ExportKeyingMaterial; set when the handshake completes
 }
 
 // connState is the handshake's record of the connection.
@@ -85,6 +102,13 @@ func (c *Conn) ConnectionState() ConnectionState {
 	s := c.state.ConnectionState
 	s.HandshakeComplete = c.handshakeDone.Load()
 	s.Version = c.vers
+	c.fillCompat(&s)
+	if !s.HandshakeComplete {
+		s.ekm = nil
+	}
+	if s.DidResume && !s.ExtendedMasterSecret {
+		s.TLSUnique = nil
+	}
 	return s
 }
 

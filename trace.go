@@ -98,7 +98,7 @@ func messageDetail(msg []byte) string {
 		if len(h.KeyShares) > 0 {
 			var groups []string
 			for _, ks := range h.KeyShares {
-				groups = append(groups, CurveID(ks.Group).String())
+				groups = append(groups, CurveName(CurveID(ks.Group)))
 			}
 			d += " key_share=" + strings.Join(groups, ",")
 		}
@@ -117,10 +117,10 @@ func messageDetail(msg []byte) string {
 		}
 		d := fmt.Sprintf("%ssession_id=%d suite=%s ext=%s", name, len(h.SessionID), CipherSuiteName(h.CipherSuite), extList(h.Extensions))
 		if h.KeyShare.Group != 0 {
-			d += " key_share=" + CurveID(h.KeyShare.Group).String()
+			d += " key_share=" + CurveName(CurveID(h.KeyShare.Group))
 		}
 		if h.SelectedGroup != 0 {
-			d += " selected_group=" + CurveID(h.SelectedGroup).String()
+			d += " selected_group=" + CurveName(CurveID(h.SelectedGroup))
 		}
 		if h.HasSelectedPSK {
 			d += fmt.Sprintf(" selected_psk=%d", h.SelectedPSK)

@@ -95,7 +95,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("making a certificate: %w", err)
 		}
 		cfg.Certificates = []reprise.Certificate{cert}
-		sum := sha256.Sum256(cert.Chain[0])
+		sum := sha256.Sum256(cert.Certificate[0])
 		fmt.Fprintf(info, "self-signed certificate for localhost, 127.0.0.1; SHA-256 fingerprint %s\n", colonHex(sum[:]))
 	}
 
@@ -418,7 +418,7 @@ func statusPage(cs reprise.ConnectionState, c reprise.CounterSnapshot) string {
 	fmt.Fprintf(&b, "Protocol:        %s\n", reprise.VersionName(cs.Version))
 	fmt.Fprintf(&b, "Cipher suite:    %s\n", reprise.CipherSuiteName(cs.CipherSuite))
 	if cs.CurveID != 0 {
-		fmt.Fprintf(&b, "Key exchange:    %v\n", cs.CurveID)
+		fmt.Fprintf(&b, "Key exchange:    %s\n", reprise.CurveName(cs.CurveID))
 	} else {
 		fmt.Fprintf(&b, "Key exchange:    none (resumed)\n")
 	}
@@ -520,5 +520,5 @@ func selfSignedFor(names []string) (reprise.Certificate, error) {
 	if err != nil {
 		return reprise.Certificate{}, err
 	}
-	return reprise.Certificate{Chain: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+	return reprise.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
