@@ -216,7 +216,7 @@ func (c *Conn) verifyPeerChain(chain [][]byte, verify bool) error {
 		}
 		chains, err := certs[0].Verify(opts)
 		if err != nil {
-			return wrapError(certificateAlert(err), "verifying peer certificate", err)
+			return wrapError(certificateAlert(err), "verifying peer certificate", &CertificateVerificationError{UnverifiedCertificates: certs, Err: err})
 		}
 		c.state.VerifiedChains = chains
 	}

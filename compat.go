@@ -118,6 +118,10 @@ func certSigner(cert *Certificate) crypto.Signer {
 	return s
 }
 
+// CertificateVerificationError is returned, wrapped, when the peer's
+// certificate chain does not verify: crypto/tls's type.
+type CertificateVerificationError = tls.CertificateVerificationError
+
 // CipherSuite describes a cipher suite: crypto/tls's type.
 type CipherSuite = tls.CipherSuite
 
