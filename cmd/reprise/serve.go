@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,10 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,7 @@ import (
 	"time"
 
 	"github.com/reprise-tls/reprise"
+	"github.com/reprise-tls/reprise/reprisehttp"
 )
 
 const (
@@ -99,6 +102,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(info, "self-signed certificate for localhost, 127.0.0.1; SHA-256 fingerprint %s\n", colonHex(sum[:]))
 	}
 
+	if !o.echo && len(cfg.NextProtos) == 0 {
+		// --www speaks HTTP/2 to clients that offer it (RFC 9113, Section 3.2).
+		cfg.NextProtos = []string{"h2", "http/1.1"}
+	}
+
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
@@ -106,6 +114,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	s := &server{
 		cfg: cfg, opts: o, stdout: stdout, stderr: stderr,
 		conns: map[net.Conn]struct{}{},
+	}
+	if !o.echo {
+		s.www = s.newWWW()
 	}
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
@@ -240,6 +251,8 @@ type server struct {
 	connsMu  sync.Mutex
 	conns    map[net.Conn]struct{}
 	closing  bool
+
+	www *reprisehttp.Server // --www: the status page over HTTP/2 or HTTP/1.1
 }
 
 func (s *server) acceptLoop(ln net.Listener) error {
@@ -365,7 +378,7 @@ func (s *server) handle(n int, raw net.Conn) {
 		s.echo(conn)
 		return
 	}
-	s.serveWWW(conn, cs)
+	s.www.ServeConn(conn)
 }
 
 func (s *server) echo(conn *reprise.Conn) {
@@ -385,30 +398,36 @@ func (s *server) echo(conn *reprise.Conn) {
 	}
 }
 
-// serveWWW reads one HTTP request header and answers it with a page about
-// the connection, like `openssl s_server -www`. A client that hangs up
-// without a request (s_client -reconnect does) is fine.
-func (s *server) serveWWW(conn *reprise.Conn, cs reprise.ConnectionState) {
-	conn.SetDeadline(time.Now().Add(requestTimeout))
-	var req []byte
-	buf := make([]byte, 2048)
-	for !bytes.Contains(req, []byte("\r\n\r\n")) && !bytes.Contains(req, []byte("\n\n")) {
-		n, err := conn.Read(buf)
-		req = append(req, buf[:n]...)
-		if len(req) > maxRequest {
-			conn.Write([]byte("HTTP/1.0 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n"))
-			return
-		}
-		if err != nil {
-			if len(req) == 0 {
-				return
-			}
-			break
-		}
+// newWWW is the --www server: every request, over HTTP/2 or HTTP/1.1 as
+// the client's ALPN chose, gets a page about its connection, like
+// `openssl s_server -www`. A client that hangs up without a request
+// (s_client -reconnect does) is fine.
+func (s *server) newWWW() *reprisehttp.Server {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, _ := reprisehttp.ConnectionState(r)
+		body := statusPage(cs, s.cfg.Counters().Snapshot())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		io.WriteString(w, body)
+	})
+	return &reprisehttp.Server{
+		HTTP: &http.Server{
+			Handler:           page,
+			ReadHeaderTimeout: requestTimeout,
+			IdleTimeout:       requestTimeout,
+			MaxHeaderBytes:    maxRequest,
+			ErrorLog:          log.New(logWriter{s}, "", 0),
+		},
+		TLS: s.cfg,
 	}
-	page := statusPage(cs, s.cfg.Counters().Snapshot())
-	fmt.Fprintf(conn, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(page), page)
-	conn.CloseWrite()
+}
+
+// logWriter turns net/http's log lines into serve's stderr lines.
+type logWriter struct{ s *server }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.s.logf("%s", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // statusPage describes the connection and the server's counters.
