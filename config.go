@@ -164,6 +164,13 @@ type Config struct {
 	// Tracer, if set, sees every handshake message, change_cipher_spec and
 	// alert, in order.
 	Tracer Tracer
+	// OnHandshake, if set, is called once per handshake, when it has
+	// succeeded or failed, with its outcome and duration: the hook for
+	// metrics (reprise/metrics) and logs (LogHandshakes). It runs on the
+	// handshaking goroutine before Handshake returns, so it must be quick,
+	// and it must not call the Conn's methods: the result carries the
+	// state.
+	OnHandshake func(HandshakeResult)
 
 	// Resumption settings: the server's session cache, tickets, and the
 	// client's cache and hand-over.

@@ -68,6 +68,7 @@ type Conn struct {
 	recordVers uint16 // legacy_record_version for outgoing records
 
 	closed atomic.Bool
+	id     atomic.Uint64 // see ID
 
 	// sessionKeyAddr is the host:port the client dialled; it keys the
 	// client session cache when Config.ServerName is empty.
@@ -124,6 +125,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		defer stop()
 	}
 
+	start := time.Now()
 	var err error
 	if c.isClient {
 		err = c.clientHandshake(ctx)
@@ -145,10 +147,12 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		}
 		c.handshakeErr = err
 		c.countHandshakeFailure()
+		c.onHandshake(start, err)
 		return err
 	}
 	c.handshakeDone.Store(true)
 	c.countHandshakeSuccess()
+	c.onHandshake(start, nil)
 	return nil
 }
 

@@ -137,6 +137,7 @@ type Counters struct {
 	accept, acceptGood, hits, misses, timeouts, cacheFull, cbHits atomic.Int64
 	connect, connectGood, connectResumed                          atomic.Int64
 	ticketsIssued, ticketResumed, pskResumed                      atomic.Int64
+	ticketsOpened, ticketsOpenedStale                             atomic.Int64
 
 	mu       sync.Mutex
 	refusals map[Refusal]int64
@@ -167,8 +168,10 @@ type CounterSnapshot struct {
 	ConnectGood    int64            `json:"connect_good"`
 	ConnectResumed int64            `json:"connect_resumed"`
 	TicketsIssued  int64            `json:"tickets_issued"`
-	TicketResumed  int64            `json:"ticket_resumed"` // TLS 1.2 ticket resumptions
-	PSKResumed     int64            `json:"psk_resumed"`    // TLS 1.3 PSK resumptions
+	TicketResumed  int64            `json:"ticket_resumed"`       // TLS 1.2 ticket resumptions
+	PSKResumed     int64            `json:"psk_resumed"`          // TLS 1.3 PSK resumptions
+	TicketsOpened  int64            `json:"tickets_opened"`       // tickets opened with the current key
+	TicketsStale   int64            `json:"tickets_opened_stale"` // tickets opened with an older key (reissued)
 	Refusals       map[string]int64 `json:"refusals"`
 }
 
@@ -180,6 +183,7 @@ func (c *Counters) Snapshot() CounterSnapshot {
 		CallbackHits: c.cbHits.Load(), Connect: c.connect.Load(), ConnectGood: c.connectGood.Load(),
 		ConnectResumed: c.connectResumed.Load(), TicketsIssued: c.ticketsIssued.Load(),
 		TicketResumed: c.ticketResumed.Load(), PSKResumed: c.pskResumed.Load(),
+		TicketsOpened: c.ticketsOpened.Load(), TicketsStale: c.ticketsOpenedStale.Load(),
 		Refusals: map[string]int64{},
 	}
 	c.mu.Lock()
@@ -218,3 +222,14 @@ func (c *Conn) countHandshakeSuccess() {
 }
 
 func (c *Conn) countHandshakeFailure() {}
+
+// countTicketOpened counts a ticket opened, by the age of the key that
+// opened it: the current one, or an older one still accepted.
+func (c *Counters) countTicketOpened(status TicketStatus) {
+	switch status {
+	case TicketOpened:
+		c.ticketsOpened.Add(1)
+	case TicketOpenedStale:
+		c.ticketsOpenedStale.Add(1)
+	}
+}

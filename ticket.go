@@ -171,6 +171,7 @@ func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
 		return nil, false, RefusedTicketKey
 	}
 	plain, status := sealer.OpenTicket(c.config.time(), t)
+	c.counters().countTicketOpened(status)
 	switch status {
 	case TicketKeyUnknown:
 		return nil, false, RefusedTicketKey

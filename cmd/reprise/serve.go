@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/reprise-tls/reprise"
+	"github.com/reprise-tls/reprise/metrics"
 	"github.com/reprise-tls/reprise/reprisehttp"
 )
 
@@ -52,6 +53,7 @@ type serveOptions struct {
 	verifyClient     string
 	clientCA         string
 	www, echo, json  bool
+	metrics          string
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -70,6 +72,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.clientCA, "client-ca", "", "PEM file of CAs that client certificates must chain to")
 	fs.BoolVar(&o.www, "www", false, "answer HTTP requests with a page describing the connection (the default)")
 	fs.BoolVar(&o.echo, "echo", false, "echo received bytes back")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line per finished handshake on stdout (status lines then go to stderr)")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
@@ -105,6 +108,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if !o.echo && len(cfg.NextProtos) == 0 {
 		// --www speaks HTTP/2 to clients that offer it (RFC 9113, Section 3.2).
 		cfg.NextProtos = []string{"h2", "http/1.1"}
+	}
+
+	if o.metrics != "" {
+		stop, err := serveMetrics(o.metrics, cfg, info)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 
 	ln, err := net.Listen("tcp", o.addr)
@@ -540,4 +551,20 @@ func selfSignedFor(names []string) (reprise.Certificate, error) {
 		return reprise.Certificate{}, err
 	}
 	return reprise.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// serveMetrics serves the Config's handshake metrics and counters in the
+// Prometheus text format at http://addr/metrics until stop is called.
+func serveMetrics(addr string, cfg *reprise.Config, info io.Writer) (stop func(), err error) {
+	collector := metrics.New(cfg)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", collector.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: requestTimeout}
+	go srv.Serve(ln)
+	fmt.Fprintf(info, "metrics on http://%s/metrics\n", ln.Addr())
+	return func() { srv.Close() }, nil
 }
