@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"reflect"
 	"unsafe"
@@ -234,3 +235,23 @@ func certificateRequestInfo(ctx context.Context, vers uint16, schemes []uint16, 
 	setHidden(info, "ctx", ctx)
 	return info
 }
+
+// VerifyHostname checks that the peer's verified certificate is valid for
+// host, as crypto/tls's does.
+func (c *Conn) VerifyHostname(host string) error {
+	cs := c.ConnectionState()
+	switch {
+	case !c.isClient:
+		return errors.New("tls: VerifyHostname called on TLS server connection")
+	case !cs.HandshakeComplete:
+		return errors.New("tls: handshake has not yet been performed")
+	case len(cs.VerifiedChains) == 0:
+		return errors.New("tls: handshake did not verify certificate chain")
+	}
+	return cs.PeerCertificates[0].VerifyHostname(host)
+}
+
+// OCSPResponse returns the stapled OCSP response from a TLS server: always
+// nil, as reprise does not request one. It exists so that code written for
+// crypto/tls compiles.
+func (c *Conn) OCSPResponse() []byte { return nil }

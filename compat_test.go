@@ -348,3 +348,16 @@ func TestCipherSuitesLikeCryptoTLS(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyHostname(t *testing.T) {
+	client, server, cerr, serr := handshakePair(t, testClientConfig(t), testServerConfig(t))
+	if cerr != nil || serr != nil {
+		t.Fatal(cerr, serr)
+	}
+	if err := client.VerifyHostname("localhost"); err != nil {
+		t.Fatal(err)
+	}
+	if client.VerifyHostname("other.example") == nil || server.VerifyHostname("localhost") == nil {
+		t.Fatal("VerifyHostname accepted a wrong name or a server connection")
+	}
+}
