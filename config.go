@@ -96,6 +96,30 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 
 // Config configures a client or a server. A Config may be shared by many
 // connections and must not be modified after first use.
+//
+// The zero Config is usable, and every field's zero value means a default:
+//
+//	MinVersion, MaxVersion   TLS 1.2, TLS 1.3
+//	CipherSuites             all of CipherSuites(): TLS 1.3, then TLS 1.2 AEAD, then CBC
+//	CurvePreferences         X25519MLKEM768 (TLS 1.3 only), X25519, P-256, P-384
+//	RootCAs                  the system roots
+//	ExtendedMasterSecret     EMSPrefer: offered and accepted, not required
+//	SessionCacheMode         SessionCacheServer: the server caches TLS 1.2 sessions by ID
+//	SessionStore             an in-memory cache of MaxCachedSessions entries
+//	MaxCachedSessions        20480
+//	SessionTimeout           300 seconds (OpenSSL's), for TLS 1.2 sessions and tickets
+//	SessionTicketsDisabled   false: tickets on, in both versions and roles
+//	TicketKeys, TicketSealer random keys per Config, rotated automatically
+//	TicketLifetime           7 days, RFC 8446's maximum (TLS 1.3 tickets)
+//	TicketsPerConnection     2 TLS 1.3 tickets after each handshake
+//	MaxTicketAgeSkew         10 seconds
+//	AllowPSKWithoutDHE       false: TLS 1.3 resumption always with a fresh key exchange
+//	SingleUseTickets         false: TLS 1.3 tickets are sealed state
+//	ClientSessionCache       none: a client resumes only a Session handed over
+//	ClientAuth               NoClientCert
+//	Time, Rand               time.Now, crypto/rand.Reader
+//
+// reprisehttp's Transport turns a client session cache on by default.
 type Config struct {
 	// Certificates are the server's chains, or the client's for client
 	// authentication. A server picks the first whose key suits the
