@@ -117,8 +117,3 @@ func (cs *ConnectionState) TLS() tls.ConnectionState {
 	setHidden(&out, "ekm", (func(string, []byte, int) ([]byte, error))(ekm))
 	return out
 }
-
-// fillCompat completes the fields a ConnectionState shares with crypto/tls.
-func (c *Conn) fillCompat(cs *ConnectionState) {
-	cs.NegotiatedProtocolIsMutual = true
-}

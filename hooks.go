@@ -54,11 +54,7 @@ func (c *Conn) verifyConnection() error {
 	if f == nil {
 		return nil
 	}
-	cs := c.state.ConnectionState
-	cs.Version = c.vers
-	cs.HandshakeComplete = true
-	c.fillCompat(&cs)
-	if err := f(cs); err != nil {
+	if err := f(c.stateLocked(true)); err != nil {
 		return wrapError(alert.BadCertificate, "VerifyConnection refused the connection", err)
 	}
 	return nil

@@ -99,13 +99,21 @@ type connState struct {
 func (c *Conn) ConnectionState() ConnectionState {
 	c.handshakeMu.Lock()
 	defer c.handshakeMu.Unlock()
+	return c.stateLocked(c.handshakeDone.Load())
+}
+
+// stateLocked is ConnectionState for a caller that holds handshakeMu:
+// complete says whether the handshake has succeeded.
+func (c *Conn) stateLocked(complete bool) ConnectionState {
 	s := c.state.ConnectionState
-	s.HandshakeComplete = c.handshakeDone.Load()
+	s.HandshakeComplete = complete
 	s.Version = c.vers
-	c.fillCompat(&s)
-	if !s.HandshakeComplete {
+	s.NegotiatedProtocolIsMutual = true
+	if !complete {
 		s.ekm = nil
 	}
+	// RFC 7627, Section 1: without extended master secret a resumed
+	// session's first Finished does not identify this connection.
 	if s.DidResume && !s.ExtendedMasterSecret {
 		s.TLSUnique = nil
 	}

@@ -77,10 +77,7 @@ func (c *Conn) onHandshake(start time.Time, err error) {
 	if f == nil {
 		return
 	}
-	st := c.state.ConnectionState
-	st.Version = c.vers
-	st.HandshakeComplete = err == nil
-	f(HandshakeResult{ConnID: c.ID(), Client: c.isClient, State: st, Duration: time.Since(start), Err: err})
+	f(HandshakeResult{ConnID: c.ID(), Client: c.isClient, State: c.stateLocked(err == nil), Duration: time.Since(start), Err: err})
 }
 
 // LogHandshakes returns an OnHandshake hook that logs each handshake's
