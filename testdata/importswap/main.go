@@ -40,12 +40,18 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	certPEM, _ := os.ReadFile(serverFiles[0])
+	keyPEM, _ := os.ReadFile(serverFiles[1])
+	if pair, err := tls.X509KeyPair(certPEM, keyPEM); err != nil || pair.Leaf.Subject.CommonName != "localhost" {
+		log.Fatalf("X509KeyPair: %v", err)
+	}
 
 	perName := &tls.Config{
 		Certificates:     []tls.Certificate{serverCert},
 		MinVersion:       tls.VersionTLS12,
 		NextProtos:       []string{"h2", "http/1.1"},
-		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256},
+		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384},
+		KeyLogWriter:     io.Discard,
 		ClientAuth:       tls.RequireAndVerifyClientCert,
 		ClientCAs:        caPool,
 		VerifyConnection: func(cs tls.ConnectionState) error {
@@ -63,10 +69,11 @@ func main() {
 			return perName, nil
 		},
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", serverConfig)
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
 	}
+	ln := tls.NewListener(tcp, serverConfig)
 	defer ln.Close()
 	go serve(ln)
 
@@ -151,9 +158,12 @@ func report(name string, conn *tls.Conn) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%s: version=%#04x alpn=%q resumed=%v complete=%v peer=%s sni=%s keying=%d\n",
+	fmt.Printf("%s: version=%#04x alpn=%q resumed=%v complete=%v peer=%s sni=%s keying=%d chains=%d tls-unique=%v\n",
 		name, cs.Version, cs.NegotiatedProtocol, cs.DidResume, cs.HandshakeComplete,
-		cs.PeerCertificates[0].Subject.CommonName, cs.ServerName, len(keying))
+		cs.PeerCertificates[0].Subject.CommonName, cs.ServerName, len(keying), len(cs.VerifiedChains), cs.TLSUnique != nil)
+	if err := conn.VerifyHostname("localhost"); err != nil {
+		log.Fatal(err)
+	}
 }
 
 func serve(ln net.Listener) {
