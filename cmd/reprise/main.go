@@ -25,7 +25,7 @@ usage:
                   [--session-cache on|off] [--session-timeout 5m] [--session-id-context S]
                   [--tickets on|off] [--ticket-keys FILE] [--ticket-key-format auto|nginx|haproxy]
                   [--store URL] [--verify-client none|request|require] [--client-ca F]
-                  [--www | --echo] [--keylog F] [--json] [--metrics ADDR]
+                  [--www | --echo] [--metrics ADDR] [--keylog F] [--json]
   reprise connect HOST:PORT [--servername N] [--insecure] [--ca F] [--cert F --key F]
                   [--min-version V] [--max-version V] [--ciphers LIST] [--groups LIST] [--alpn LIST]
                   [--reconnect N] [--no-ticket] [--sess-out F] [--sess-in F]
