@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,5 +177,45 @@ func TestTransportAgainstServer(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTransportConcurrent: concurrent first requests to an HTTP/2 server
+// end up sharing one connection, and to an HTTP/1.1 server each gets a
+// connection of its own with Response.TLS filled.
+func TestTransportConcurrent(t *testing.T) {
+	pc := peertest.Certs(t, peertest.ECDSAP256)
+	cert, err := reprise.X509KeyPair(pc.CertPEM, pc.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, protos := range [][]string{nil, {"http/1.1"}} {
+		addr := startServer(t, &reprise.Config{Certificates: []reprise.Certificate{cert}, NextProtos: protos})
+		tr := &Transport{TLS: &reprise.Config{RootCAs: peertest.CAPool(t), ServerName: "localhost"}}
+		client := &http.Client{Transport: tr}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := client.Get("https://" + addr + "/")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.TLS == nil || (protos == nil) != (resp.ProtoMajor == 2) {
+					t.Errorf("%v: %s, TLS %v", protos, resp.Proto, resp.TLS != nil)
+				}
+			}()
+		}
+		wg.Wait()
+		tr.mu.Lock()
+		if n := len(tr.h2); (protos == nil) != (n == 1) {
+			t.Errorf("%v: %d HTTP/2 connections kept", protos, n)
+		}
+		tr.mu.Unlock()
+		tr.CloseIdleConnections()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,8 +41,9 @@ type Transport struct {
 	// 30-second timeout, as http.DefaultTransport's.
 	Dialer *net.Dialer
 
-	once sync.Once
-	cfg  *reprise.Config
+	once  sync.Once
+	cfg   *reprise.Config // offers every protocol: the first connection to a host
+	cfgH1 *reprise.Config // offers all but h2: more connections to an HTTP/1.1 host
 
 	mu     sync.Mutex
 	h2     map[string]*http2.ClientConn // by host:port
@@ -69,6 +71,11 @@ func (t *Transport) init() {
 			cfg.ClientSessionCache = reprise.NewLRUClientSessionCache(0)
 		}
 		t.cfg = cfg
+		t.cfgH1 = cfg.Clone()
+		t.cfgH1.NextProtos = slices.DeleteFunc(slices.Clone(cfg.NextProtos), func(p string) bool { return p == http2.NextProtoTLS })
+		if len(t.cfgH1.NextProtos) == 0 {
+			t.cfgH1 = cfg // an h2-only Config: nothing else to offer
+		}
 		if t.Dialer == nil {
 			t.Dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 		}
@@ -119,7 +126,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		// A new host, or one that spoke HTTP/2 last: dial to learn what
 		// the server chooses now.
-		c, err := t.dial(req.Context(), addr)
+		c, err := t.dial(req.Context(), addr, t.cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +178,8 @@ func (t *Transport) roundTripHTTP1(req *http.Request) (*http.Response, error) {
 }
 
 // dialHTTP1 is the http.Transport's TLS dialer: a connection dialled to
-// learn the protocol first, else a new one.
+// learn the protocol first, else a new one that does not offer h2, since
+// the server chose HTTP/1.1 for this host before.
 func (t *Transport) dialHTTP1(ctx context.Context, network, addr string) (net.Conn, error) {
 	t.mu.Lock()
 	if spares := t.spares[addr]; len(spares) > 0 {
@@ -181,26 +189,25 @@ func (t *Transport) dialHTTP1(ctx context.Context, network, addr string) (net.Co
 		return &clientConn{c}, nil
 	}
 	t.mu.Unlock()
-	c, err := t.dial(ctx, addr)
+	c, err := t.dial(ctx, addr, t.cfgH1)
 	if err != nil {
 		return nil, err
 	}
-	if p := c.ConnectionState().NegotiatedProtocol; p == http2.NextProtoTLS {
-		// The server now prefers HTTP/2; this request goes on as
-		// HTTP/1.1 only if the server accepts it, so fail and relearn.
+	if c.ConnectionState().NegotiatedProtocol == http2.NextProtoTLS {
+		// Only with a Config that offers h2 alone; relearn next time.
 		c.Close()
 		t.mu.Lock()
 		delete(t.proto, addr)
 		t.mu.Unlock()
-		return nil, errors.New("reprisehttp: server switched to HTTP/2; retry the request")
+		return nil, errors.New("reprisehttp: server chose HTTP/2 on a connection for HTTP/1.1; retry the request")
 	}
 	return &clientConn{c}, nil
 }
 
 // dial connects to addr and runs the handshake, with ServerName from the
 // address when the Config has none.
-func (t *Transport) dial(ctx context.Context, addr string) (*reprise.Conn, error) {
-	d := &reprise.Dialer{NetDialer: t.Dialer, Config: t.cfg}
+func (t *Transport) dial(ctx context.Context, addr string, cfg *reprise.Config) (*reprise.Conn, error) {
+	d := &reprise.Dialer{NetDialer: t.Dialer, Config: cfg}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
