@@ -156,7 +156,7 @@ func (c *Conn) sealTicket(s *Session) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := s.marshal(false)
+	plain, err := c.ticketState(s)
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +177,7 @@ func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
 	case TicketInvalid:
 		return nil, false, RefusedTicketInvalid
 	}
-	s = new(Session)
-	if err := s.UnmarshalBinary(plain); err != nil || s.isClient {
+	if s = openedTicketState(plain); s == nil {
 		return nil, false, RefusedTicketInvalid
 	}
 	return s, status == TicketOpenedStale, RefusedNone
