@@ -145,7 +145,11 @@ func TestTicketStateNeitherFormat(t *testing.T) {
 	for _, plain := range [][]byte{
 		nil, {0x30}, {0x30, 0x00}, {0x00, 0x01}, bytes.Repeat([]byte{0xff}, 100),
 		// A client's session in reprise's format is not a server's state.
-		func() []byte { s, _ := ParseSessionPEM(opensslFixture(t, "client-tls12-ticket.pem")); b, _ := s.MarshalBinary(); return b }(),
+		func() []byte {
+			s, _ := ParseSessionPEM(opensslFixture(t, "client-tls12-ticket.pem"))
+			b, _ := s.MarshalBinary()
+			return b
+		}(),
 		// OpenSSL's DER with a 47-byte TLS 1.2 master secret.
 		func() []byte {
 			o, _ := sslsession.Unmarshal(opensslFixture(t, "server-tls12.der"))
