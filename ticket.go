@@ -30,6 +30,7 @@ const (
 	TicketKeyFormatAuto    = ticket.FormatAuto    // detect; ambiguous files are an error
 	TicketKeyFormatNginx   = ticket.FormatNginx   // ssl_session_ticket_key: 48 or 80 raw bytes per key
 	TicketKeyFormatHAProxy = ticket.FormatHAProxy // tls-ticket-keys: base64 lines
+	TicketKeyFormatEnvoy   = ticket.FormatEnvoy   // session_ticket_keys: 80 raw bytes, nginx's 80-byte layout
 )
 
 // NewTicketKeys makes a ring from random keys of the given size (128 or
@@ -50,7 +51,7 @@ func NewTicketKeys(bits, count int) (*TicketKeys, error) {
 	return &TicketKeys{ring: r}, nil
 }
 
-// LoadTicketKeys reads a key file in nginx or HAProxy format.
+// LoadTicketKeys reads a key file in nginx, HAProxy or Envoy format.
 func LoadTicketKeys(path string, format TicketKeyFormat) (*TicketKeys, error) {
 	keys, err := ticket.LoadKeyFile(path, format)
 	if err != nil {

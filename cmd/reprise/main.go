@@ -23,14 +23,15 @@ usage:
   reprise serve   [--addr 127.0.0.1:4433] [--cert F --key F] [--min-version 1.2] [--max-version 1.3]
                   [--ciphers LIST] [--groups LIST] [--alpn LIST]
                   [--session-cache on|off] [--session-timeout 5m] [--session-id-context S]
-                  [--tickets on|off] [--ticket-keys FILE] [--ticket-key-format auto|nginx|haproxy]
+                  [--tickets on|off] [--ticket-keys FILE] [--ticket-key-format auto|nginx|haproxy|envoy]
+                  [--ticket-format reprise|openssl]
                   [--store URL] [--verify-client none|request|require] [--client-ca F]
                   [--www | --echo] [--keylog F] [--json]
   reprise connect HOST:PORT [--servername N] [--insecure] [--ca F] [--cert F --key F]
                   [--min-version V] [--max-version V] [--ciphers LIST] [--groups LIST] [--alpn LIST]
-                  [--reconnect N] [--no-ticket] [--sess-out F] [--sess-in F]
+                  [--reconnect N] [--no-ticket] [--sess-out F] [--sess-in F] [--sess-format reprise|openssl]
                   [--send TEXT] [--trace] [--keylog F] [--json]
-  reprise ticketkey new [--bits 128|256] [--format nginx|haproxy] [--out FILE]
+  reprise ticketkey new [--bits 128|256] [--format nginx|haproxy|envoy] [--out FILE]
   reprise demo
   reprise bench   HOST:PORT [--mode full|resume] [--duration 10s] [--concurrency N] [--max-version V] [--json]
 
