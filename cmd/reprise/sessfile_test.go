@@ -79,9 +79,18 @@ func TestOpenSSLResumesConnectSessionFile(t *testing.T) {
 	}
 }
 
-func TestSessFormatFlag(t *testing.T) {
+func TestSessFormatFlags(t *testing.T) {
 	r := runReprise(t, "connect", "127.0.0.1:1", "--sess-format", "gnutls")
 	if r.code != 2 || !strings.Contains(r.stderr, "--sess-format") {
-		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+		t.Fatalf("connect: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runReprise(t, "serve", "--addr", "127.0.0.1:0", "--ticket-format", "boringssl")
+	if r.code != 2 || !strings.Contains(r.stderr, "--ticket-format") {
+		t.Fatalf("serve: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// Without --cert, the self-signed certificate's nginx context is used.
+	s := startServe(t, "--ticket-format", "openssl")
+	if !strings.Contains(s.stdout.String(), "nginx's for this certificate") {
+		t.Fatalf("serve did not say which session ID context it took:\n%s", s.stdout)
 	}
 }
