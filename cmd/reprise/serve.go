@@ -61,7 +61,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", 5*time.Minute, "how long a TLS 1.2 session can be resumed")
 	fs.StringVar(&o.sessionIDContext, "session-id-context", "", "session ID context: sessions resume only within it (at most 32 bytes)")
 	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on or off")
-	fs.StringVar(&o.ticketKeys, "ticket-keys", "", "ticket key file (nginx or HAProxy format; reloaded on SIGHUP)")
+	fs.StringVar(&o.ticketKeys, "ticket-keys", "", "ticket key file (nginx, HAProxy or Envoy format; reloaded on SIGHUP)")
 	fs.StringVar(&o.ticketKeyFormat, "ticket-key-format", "auto", "ticket key file format: auto, nginx, haproxy or envoy")
 	fs.StringVar(&o.ticketFormat, "ticket-format", "reprise", "state sealed in minted tickets: reprise, or openssl (nginx and HAProxy open them; tickets of both are always opened)")
 	fs.StringVar(&o.store, "store", "memory", "session store URL (only memory for now)")
