@@ -230,6 +230,11 @@ type Config struct {
 	// TicketSealer, if set, seals and opens tickets instead of TicketKeys:
 	// the hook for fleet-wide or derived keys.
 	TicketSealer TicketSealer
+	// TicketFormat is what the server seals in the tickets it mints:
+	// reprise's own encoding (the default) or OpenSSL's, which nginx and
+	// HAProxy sharing the ticket keys can open. Tickets of both formats
+	// are opened whatever it is.
+	TicketFormat TicketFormat
 	// TicketLifetime is the lifetime of TLS 1.3 tickets; zero means 7 days,
 	// the RFC 8446 maximum. TLS 1.2 tickets live SessionTimeout.
 	TicketLifetime time.Duration

@@ -253,14 +253,19 @@ func (s *Session) MarshalPEM() ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: pemSessionType, Bytes: der}), nil
 }
 
-// ParseSessionPEM decodes a session written by MarshalPEM.
+// ParseSessionPEM decodes a session written by MarshalPEM, or an "SSL
+// SESSION PARAMETERS" file from OpenSSL (see UnmarshalOpenSSLSession; its
+// server name is the one recorded, if any).
 func ParseSessionPEM(data []byte) (*Session, error) {
 	b, _ := pem.Decode(data)
 	if b == nil {
 		return nil, errors.New("tls: no PEM block in session file")
 	}
+	if b.Type == PEMOpenSSLSessionType {
+		return UnmarshalOpenSSLSession(b.Bytes, "")
+	}
 	if b.Type != pemSessionType {
-		return nil, errors.New("tls: session file holds a " + b.Type + " block, want " + pemSessionType)
+		return nil, errors.New("tls: session file holds a " + b.Type + " block, want " + pemSessionType + " or " + PEMOpenSSLSessionType)
 	}
 	s := new(Session)
 	if err := s.UnmarshalBinary(b.Bytes); err != nil {
