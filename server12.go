@@ -444,6 +444,7 @@ func (hs *server12) newSession() *Session {
 		return nil
 	}
 	c := hs.c
+	peerCerts, certs := clientLeafOnly(hs.peerChain, c.state.PeerCertificates)
 	return &Session{
 		version:     VersionTLS12,
 		cipherSuite: hs.suite.id,
@@ -457,8 +458,8 @@ func (hs *server12) newSession() *Session {
 		lifetime:    c.config.sessionTimeout(),
 		serverName:  hs.hello.ServerName,
 		alpn:        hs.alpn,
-		peerCerts:   hs.peerChain,
-		certs:       c.state.PeerCertificates,
+		peerCerts:   peerCerts,
+		certs:       certs,
 	}
 }
 
