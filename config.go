@@ -259,6 +259,9 @@ type Config struct {
 	// tickets as max_early_data_size, so that real clients send the
 	// early data the server then skips (RFC 8446, Section 4.2.10).
 	testAdvertiseEarlyData uint32
+	// testOfferEarlyData, in tests only, makes a client's first
+	// ClientHello carry early_data, as a client sending 0-RTT data does.
+	testOfferEarlyData bool
 }
 
 // EMSPolicy is how a Config treats RFC 7627 extended master secret.

@@ -351,10 +351,12 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 		c.readErr = err
 		return 0, false, err
 	}
-	if c.skipEarly && (c.in.Encrypted() || typ == record.Handshake) {
+	if c.skipEarly && typ != record.ChangeCipherSpec && (c.in.Encrypted() || typ == record.Handshake) {
 		// "Once a record is deprotected successfully, it is treated as
 		// the start of the client's second flight"; after a
 		// HelloRetryRequest the second ClientHello ends the early data.
+		// The compatibility change_cipher_spec, never protected (Section
+		// 5), may come before the early data and ends nothing.
 		c.skipEarly = false
 	}
 	if typ != record.Alert {
