@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -642,4 +643,69 @@ func TestServerKeepsOnlyClientLeaf(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countReads counts the bytes read through it.
+type countReads struct {
+	r io.Reader
+	n int
+}
+
+func (c *countReads) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// FuzzServerFirstRecord: a server given anything fails without panicking,
+// and a first record whose header is not a TLS handshake record's costs it
+// no more than the header.
+func FuzzServerFirstRecord(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: example\r\n\r\n"))
+	f.Add([]byte{0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15})
+	f.Add(plainRecord(record.Handshake, testClientHello(f, nil)))
+	f.Add(plainRecord(record.Handshake, []byte{wire.TypeClientHello, 1, 0, 1}))
+	cfg := testServerConfig(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := &countReads{r: bytes.NewReader(data)}
+		c := Server(&rwConn{Reader: r}, cfg)
+		if err := c.Handshake(); err == nil {
+			t.Fatal("handshake succeeded on fuzz input")
+		}
+		if len(data) >= record.HeaderLen && (data[0] != byte(record.Handshake) || data[1] != 3) && r.n > record.HeaderLen {
+			t.Fatalf("read %d bytes of a first record with header % x", r.n, data[:record.HeaderLen])
+		}
+	})
+}
+
+// FuzzBufferHandshake: handshake bytes arriving in any fragmentation are
+// buffered as sent, and a message over its limit is refused as soon as its
+// header is complete.
+func FuzzBufferHandshake(f *testing.F) {
+	f.Add([]byte{1, 0, 0, 5, 1, 2, 3, 4, 5}, uint8(3))
+	f.Add([]byte{11, 1, 0, 1, 0}, uint8(1))
+	f.Add(testClientHello(f, nil), uint8(100))
+	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
+		c := Server(nil, &Config{})
+		size := int(step) + 1
+		var sent []byte
+		for off := 0; off < len(data); off += size {
+			frag := data[off:min(off+size, len(data))]
+			err := c.bufferHandshake(frag)
+			if err != nil {
+				typ, n, _ := wire.ParseHeader(data)
+				if n <= c.maxMessageLen(typ) {
+					t.Fatalf("refused a %d-byte message: %v", n, err)
+				}
+				return
+			}
+			sent = append(sent, frag...)
+		}
+		if !bytes.Equal(c.hand, sent) {
+			t.Fatal("buffered bytes differ from those sent")
+		}
+		if typ, n, ok := wire.ParseHeader(data); ok && n > c.maxMessageLen(typ) {
+			t.Fatalf("accepted a %d-byte message", n)
+		}
+	})
 }
