@@ -20,6 +20,7 @@ const (
 	AlertCloseNotify           = alert.CloseNotify
 	AlertUnexpectedMessage     = alert.UnexpectedMessage
 	AlertBadRecordMAC          = alert.BadRecordMAC
+	AlertRecordOverflow        = alert.RecordOverflow
 	AlertHandshakeFailure      = alert.HandshakeFailure
 	AlertBadCertificate        = alert.BadCertificate
 	AlertIllegalParameter      = alert.IllegalParameter

@@ -126,47 +126,71 @@ func wantAlertSent(t *testing.T, err error, wrote []byte, a Alert) {
 
 // TestNothingAfterFatalAlert: after a fatal alert is sent, or received,
 // nothing more goes on the wire: not close_notify from Close, not data
-// from Write (RFC 8446, Section 6.2; RFC 5246, Section 7.2.2). Both ends'
-// errors name the alert.
+// from Write, not a KeyUpdate (RFC 8446, Section 6.2; RFC 5246, Section
+// 7.2.2). Both ends' errors name the alert. The fatal errors are the
+// post-handshake ones: a change_cipher_spec after Finished, a malformed
+// KeyUpdate, an oversized record, a malformed alert.
 func TestNothingAfterFatalAlert(t *testing.T) {
-	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
-		t.Run(versionName(vers), func(t *testing.T) {
+	sealed := func(typ record.ContentType, payload []byte) func(*Conn, net.Conn) {
+		return func(client *Conn, _ net.Conn) {
+			client.outMu.Lock()
+			client.writeRecordLocked(typ, payload)
+			client.outMu.Unlock()
+		}
+	}
+	raw := func(b []byte) func(*Conn, net.Conn) {
+		return func(_ *Conn, transport net.Conn) { transport.Write(b) }
+	}
+	for _, tc := range []struct {
+		name   string
+		vers   uint16
+		inject func(client *Conn, transport net.Conn)
+		want   Alert
+	}{
+		{"TLS1.2/change_cipher_spec after Finished", VersionTLS12, sealed(record.ChangeCipherSpec, []byte{1}), AlertUnexpectedMessage},
+		{"TLS1.3/change_cipher_spec after Finished", VersionTLS13, sealed(record.ChangeCipherSpec, []byte{1}), AlertUnexpectedMessage},
+		{"TLS1.3/malformed KeyUpdate", VersionTLS13, sealed(record.Handshake, []byte{wire.TypeKeyUpdate, 0, 0, 1, 7}), AlertIllegalParameter},
+		{"TLS1.2/record over 2^14+2048", VersionTLS12, raw([]byte{23, 3, 3, 0x48, 0x01}), AlertRecordOverflow},
+		{"TLS1.3/record over 2^14+256", VersionTLS13, raw(append([]byte{23, 3, 3, 0x41, 0x01}, make([]byte, 0x4101)...)), AlertRecordOverflow},
+		{"TLS1.2/one-byte alert", VersionTLS12, sealed(record.Alert, []byte{2}), AlertDecodeError},
+		{"TLS1.3/one-byte alert", VersionTLS13, sealed(record.Alert, []byte{2}), AlertDecodeError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			a, b := memPipe()
 			ctap, stap := &tapConn{Conn: a}, &tapConn{Conn: b}
 			ccfg := testClientConfig(t)
-			ccfg.MaxVersion = vers
+			ccfg.MaxVersion = tc.vers
 			client, server, cerr, serr := handshakeConns(t, ctap, stap, ccfg, testServerConfig(t))
 			if cerr != nil || serr != nil {
 				t.Fatal(cerr, serr)
 			}
 			exchange(t, client, server)
-			// A change_cipher_spec after the handshake is
-			// unexpected_message in both versions.
-			client.outMu.Lock()
-			client.writeRecordLocked(record.ChangeCipherSpec, []byte{1})
-			client.outMu.Unlock()
+			tc.inject(client, a)
 
 			_, err := server.Read(make([]byte, 8))
-			wantAlert(t, "server Read", err, AlertUnexpectedMessage, false)
+			wantAlert(t, "server Read", err, tc.want, false)
 			sentByServer := len(stap.written())
 			_, err = server.Write([]byte("more"))
-			wantAlert(t, "server Write", err, AlertUnexpectedMessage, false)
+			wantAlert(t, "server Write", err, tc.want, false)
+			if err := server.SendKeyUpdate(false); tc.vers == VersionTLS13 && err == nil {
+				t.Error("server KeyUpdate after a fatal alert succeeded")
+			}
 			server.Close()
 			if n := len(stap.written()); n != sentByServer {
-				t.Errorf("server wrote %d bytes after its fatal alert (Write, Close)", n-sentByServer)
+				t.Errorf("server wrote %d bytes after its fatal alert (Write, KeyUpdate, Close)", n-sentByServer)
 			}
 
 			_, err = client.Read(make([]byte, 8))
-			wantAlert(t, "client Read", err, AlertUnexpectedMessage, true)
+			wantAlert(t, "client Read", err, tc.want, true)
 			sentByClient := len(ctap.written())
 			_, err = client.Write([]byte("more"))
-			wantAlert(t, "client Write", err, AlertUnexpectedMessage, true)
-			if err := client.SendKeyUpdate(false); vers == VersionTLS13 && err == nil {
-				t.Error("KeyUpdate after a fatal alert succeeded")
+			wantAlert(t, "client Write", err, tc.want, true)
+			if err := client.SendKeyUpdate(false); tc.vers == VersionTLS13 && err == nil {
+				t.Error("client KeyUpdate after a fatal alert succeeded")
 			}
 			client.Close()
 			if n := len(ctap.written()); n != sentByClient {
-				t.Errorf("client wrote %d bytes after receiving a fatal alert (Write, Close)", n-sentByClient)
+				t.Errorf("client wrote %d bytes after receiving a fatal alert (Write, KeyUpdate, Close)", n-sentByClient)
 			}
 		})
 	}
