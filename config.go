@@ -174,6 +174,16 @@ type Config struct {
 	// alert, in order.
 	Tracer Tracer
 
+	// HandshakeTimeout bounds each handshake, on top of any deadline in
+	// the context passed to HandshakeContext: when it passes, the
+	// underlying connection is closed and the handshake fails. Zero means
+	// no bound for Client, Server and Dial (the caller's context or
+	// deadlines govern), and DefaultHandshakeTimeout for connections
+	// accepted from Listen or NewListener, so that a server whose code
+	// forgets a deadline is not held by idle peers forever. A negative
+	// value means no bound at all.
+	HandshakeTimeout time.Duration
+
 	// Resumption settings: the server's session cache, tickets, and the
 	// client's cache and hand-over.
 
@@ -207,6 +217,11 @@ type Config struct {
 	SessionTimeout time.Duration
 	// MaxCachedSessions bounds the internal cache; zero means 20480.
 	MaxCachedSessions int
+	// MaxCachedSessionBytes bounds the memory the internal cache holds
+	// (secrets, names, the peer's certificate and Extra of every
+	// session); zero means DefaultMaxCachedSessionBytes, and a negative
+	// value no byte bound (only MaxCachedSessions).
+	MaxCachedSessionBytes int64
 
 	// OnNewSession is called with every new resumable session the server
 	// makes (SSL_CTX_sess_set_new_cb), for an external cache.
@@ -266,6 +281,14 @@ type Config struct {
 	diagnostics diag.ClientKnobs
 
 	state unsafe.Pointer // *sharedState; see shared
+
+	// testAdvertiseEarlyData, in tests only, is put in a TLS 1.3 server's
+	// tickets as max_early_data_size, so that real clients send the
+	// early data the server then skips (RFC 8446, Section 4.2.10).
+	testAdvertiseEarlyData uint32
+	// testOfferEarlyData, in tests only, makes a client's first
+	// ClientHello carry early_data, as a client sending 0-RTT data does.
+	testOfferEarlyData bool
 }
 
 // EMSPolicy is how a Config treats RFC 7627 extended master secret.

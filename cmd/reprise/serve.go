@@ -357,6 +357,10 @@ func (s *server) handle(n int, raw net.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	err := conn.HandshakeContext(ctx)
 	cancel()
+	if errors.Is(err, reprise.ErrClientSpokeHTTP) {
+		s.logf("conn %d from %v: client spoke HTTP to a TLS port", n, raw.RemoteAddr())
+		return
+	}
 	if err != nil {
 		s.logf("conn %d from %v: handshake: %v", n, raw.RemoteAddr(), err)
 		return
