@@ -239,13 +239,6 @@ func TestMintOpenSSLTickets(t *testing.T) {
 	}
 }
 
-func versionName(v uint16) string {
-	if v == VersionTLS13 {
-		return "TLS1.3"
-	}
-	return "TLS1.2"
-}
-
 // FuzzOpenedTicketState: the state inside a ticket, in either format, is
 // decoded defensively: no input panics, and an OpenSSL state that decodes
 // encodes again to one that decodes to the same session. (A state in
