@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"slices"
-	"time"
 
 	"github.com/reprise-tls/reprise/internal/alert"
+	"github.com/reprise-tls/reprise/internal/diag"
 	"github.com/reprise-tls/reprise/internal/keysched"
 	"github.com/reprise-tls/reprise/internal/wire"
 )
@@ -187,7 +187,7 @@ func (hs *client12) runResumed() error {
 		renewed := *s
 		renewed.ticket = hs.ticket
 		renewed.created = c.config.time()
-		renewed.lifetime = ticketLifetime12(hs.ticketHint, c.config)
+		renewed.lifetime = ticketLifetime12(hs.ticketHint)
 		s = &renewed
 	}
 	c.saveSession(hs.ch.key, s)
@@ -360,6 +360,9 @@ func (hs *client12) readNewSessionTicket() error {
 	}
 	hs.gotTicket = true
 	hs.ticket, hs.ticketHint = nst.Ticket, nst.LifetimeHint
+	if f := hs.c.config.diagnostics.OnTicket; f != nil {
+		f(diag.Ticket{Version: VersionTLS12, Lifetime: nst.LifetimeHint, Len: len(nst.Ticket)})
+	}
 	return nil
 }
 
@@ -399,9 +402,9 @@ func (hs *client12) saveNewSession() {
 		c.state.session = nil
 		return
 	}
-	lifetime := c.config.sessionTimeout()
+	lifetime := clientSessionLifetime12
 	if hasTicket {
-		lifetime = ticketLifetime12(hs.ticketHint, c.config)
+		lifetime = ticketLifetime12(hs.ticketHint)
 	}
 	s := &Session{
 		version:     VersionTLS12,
@@ -423,14 +426,4 @@ func (hs *client12) saveNewSession() {
 		s.ticket = hs.ticket
 	}
 	c.saveSession(hs.ch.key, s)
-}
-
-// ticketLifetime12 turns a lifetime hint into how long we keep a ticket.
-// RFC 5077, Section 3.3: zero means unspecified; then our own session
-// timeout applies.
-func ticketLifetime12(hint uint32, cfg *Config) time.Duration {
-	if hint == 0 {
-		return cfg.sessionTimeout()
-	}
-	return time.Duration(hint) * time.Second
 }

@@ -75,6 +75,9 @@ func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 		return o, nil
 	}
 	h.PSKModes = []uint8{wire.PSKModeDHE}
+	if m := cfg.diagnostics.PSKModes; m != nil {
+		h.PSKModes = m
+	}
 	if s := hs.offered; s != nil && s.version == VersionTLS13 {
 		if refused := o.offerPSK(hs, s); refused != RefusedNone {
 			hs.offered, hs.c.state.Refused = nil, refused
@@ -100,7 +103,7 @@ func (o *client13Offer) offerPSK(hs *clientHello, s *Session) Refusal {
 	// RFC 8446, Section 4.6.1: "Clients [...] SHOULD only resume if the SNI
 	// value matches the one used in the original session." The PSK stands in
 	// for the certificate check, which was made for that name only.
-	case s.serverName != cfg.ServerName:
+	case s.serverName != cfg.ServerName && !cfg.diagnostics.OfferPSKUnderAnyName:
 		return RefusedSNI
 	}
 	o.psk, o.pskSuite = s, suite

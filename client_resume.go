@@ -3,7 +3,30 @@ package reprise
 import (
 	"net"
 	"time"
+
+	"github.com/reprise-tls/reprise/internal/diag"
 )
+
+func init() {
+	diag.Register(func(config any, k diag.ClientKnobs) { config.(*Config).diagnostics = k })
+}
+
+// clientSessionLifetime12 is how long a client keeps a TLS 1.2 session
+// whose server named no lifetime: a session ID, or a ticket whose hint is 0
+// (RFC 5077, Section 3.3: "unspecified"). RFC 5246, Appendix F.1.4 suggests
+// 24 hours as the upper limit for session IDs; the server enforces its own,
+// shorter one, so the client only needs to outlive it (see
+// Config.SessionTimeout).
+const clientSessionLifetime12 = 24 * time.Hour
+
+// ticketLifetime12 is how long a client keeps a TLS 1.2 ticket: its
+// lifetime hint, which the server chose (RFC 5077, Section 3.3).
+func ticketLifetime12(hint uint32) time.Duration {
+	if hint == 0 {
+		return clientSessionLifetime12
+	}
+	return time.Duration(hint) * time.Second
+}
 
 // sessionCacheKey keys the client session cache: ServerName when set,
 // else the host:port dialled, else the peer's address.
@@ -34,6 +57,14 @@ func (hs *clientHello) offerSession() {
 	s := cfg.Session
 	if s == nil && cfg.ClientSessionCache != nil {
 		s = cfg.ClientSessionCache.Get(hs.key)
+		// Without ServerName the cache is keyed by host:port, so a
+		// connection to another port (an FTPS data connection) finds
+		// nothing: say so, since the caller may have expected the
+		// control connection's session (hand it over with
+		// Config.Session instead, or set ServerName).
+		if s == nil && cfg.ServerName == "" {
+			hs.c.state.Refused = RefusedNoSessionForKey
+		}
 	}
 	if s == nil {
 		return
@@ -78,7 +109,7 @@ func (hs *clientHello) offerable(s *Session) Refusal {
 		return RefusedCipher
 	// RFC 7627, Section 5.3: an EMS session can only be resumed by a
 	// hello that offers EMS.
-	case s.version == VersionTLS12 && s.ems && !hs.hello.ExtendedMasterSecret:
+	case s.version == VersionTLS12 && s.ems && !hs.hello.ExtendedMasterSecret && !cfg.diagnostics.OfferEMSSessionWithoutEMS:
 		return RefusedEMS
 	// The server proves nothing about its certificate when it resumes:
 	// the session vouches for it. So the session must come from a
@@ -107,3 +138,34 @@ func (c *Conn) saveSession(key string, s *Session) {
 }
 
 func isIP(host string) bool { return net.ParseIP(host) != nil }
+
+// TakeSession returns a session for one more connection to resume, like
+// Session, but hands each TLS 1.3 ticket out only once: RFC 8446, Appendix
+// C.4 says "Clients SHOULD NOT reuse a ticket for multiple connections",
+// and a server with single-use tickets resumes a reused one with a full
+// handshake. It is the FTPS hand-over: give each data connection
+// Config.Session = ctrl.TakeSession().
+//
+// On a TLS 1.3 client it returns the oldest unexpired ticket this
+// connection has received and not yet handed out, or nil when none is
+// left. Tickets arrive after the handshake and Read takes them in (RFC
+// 8446, Section 4.6.1), so a connection that keeps reading (an FTP control
+// connection reading its replies) keeps receiving the tickets a server
+// sends later; and a connection that resumed with a taken ticket usually
+// receives fresh tickets of its own, which its TakeSession hands out in
+// turn. Session still returns the newest ticket, taken or not, and tickets
+// also go to the ClientSessionCache: use the cache or TakeSession for a
+// server, not both. On a TLS 1.2 client it returns the session every time
+// (a session ID or RFC 5077 ticket may resume many connections), and on a
+// server nil.
+func (c *Conn) TakeSession() *Session {
+	if !c.isClient {
+		return nil
+	}
+	c.handshakeMu.Lock()
+	defer c.handshakeMu.Unlock()
+	if c.post13 != nil {
+		return c.post13.takeSession(c.config.time())
+	}
+	return c.state.session
+}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/reprise-tls/reprise/internal/diag"
 )
 
 // X509KeyPair parses a PEM certificate chain and a PEM private key
@@ -196,6 +198,16 @@ type Config struct {
 	// state.
 	OnHandshake func(HandshakeResult)
 
+	// HandshakeTimeout bounds each handshake, on top of any deadline in
+	// the context passed to HandshakeContext: when it passes, the
+	// underlying connection is closed and the handshake fails. Zero means
+	// no bound for Client, Server and Dial (the caller's context or
+	// deadlines govern), and DefaultHandshakeTimeout for connections
+	// accepted from Listen or NewListener, so that a server whose code
+	// forgets a deadline is not held by idle peers forever. A negative
+	// value means no bound at all.
+	HandshakeTimeout time.Duration
+
 	// Resumption settings: the server's session cache, tickets, and the
 	// client's cache and hand-over.
 
@@ -208,11 +220,32 @@ type Config struct {
 	// (SSL_CTX_set_session_id_context): a session made under another
 	// context is not resumed. At most 32 bytes.
 	SessionIDContext []byte
-	// SessionTimeout is how long a TLS 1.2 session (by ID or ticket) may be
-	// resumed; zero means 300 seconds, OpenSSL's default.
+	// SessionTimeout is how long a server lets a TLS 1.2 session (by ID or
+	// ticket) be resumed; zero means 300 seconds, OpenSSL's default. It is
+	// also the lifetime hint of the server's TLS 1.2 tickets.
+	//
+	// A client does not use it: the server decides when a session expires,
+	// so a client keeps a session as long as the server says. A TLS 1.2
+	// ticket lives its lifetime hint (RFC 5077, Section 3.3); a session ID,
+	// or a ticket whose hint is 0 ("unspecified"), lives 24 hours, the
+	// upper limit RFC 5246, Appendix F.1.4 suggests for session IDs; a TLS
+	// 1.3 ticket lives its ticket_lifetime (at most 7 days, RFC 8446,
+	// Section 4.6.1). A client's own shorter timeout would only throw away
+	// sessions the server still holds: an FTPS data connection opened
+	// after minutes of transfers must still offer the control connection's
+	// session, or a server with require_ssl_reuse answers 522. OpenSSL's
+	// client behaves alike: it does not check a TLS 1.2 session's age
+	// before offering one handed over with SSL_set_session (its default
+	// timeout is 2 hours), and it drops TLS 1.3 tickets older than their
+	// ticket_lifetime.
 	SessionTimeout time.Duration
 	// MaxCachedSessions bounds the internal cache; zero means 20480.
 	MaxCachedSessions int
+	// MaxCachedSessionBytes bounds the memory the internal cache holds
+	// (secrets, names, the peer's certificate and Extra of every
+	// session); zero means DefaultMaxCachedSessionBytes, and a negative
+	// value no byte bound (only MaxCachedSessions).
+	MaxCachedSessionBytes int64
 
 	// OnNewSession is called with every new resumable session the server
 	// makes (SSL_CTX_sess_set_new_cb), for an external cache.
@@ -236,6 +269,11 @@ type Config struct {
 	// TicketSealer, if set, seals and opens tickets instead of TicketKeys:
 	// the hook for fleet-wide or derived keys.
 	TicketSealer TicketSealer
+	// TicketFormat is what the server seals in the tickets it mints:
+	// reprise's own encoding (the default) or OpenSSL's, which nginx and
+	// HAProxy sharing the ticket keys can open. Tickets of both formats
+	// are opened whatever it is.
+	TicketFormat TicketFormat
 	// TicketLifetime is the lifetime of TLS 1.3 tickets; zero means 7 days,
 	// the RFC 8446 maximum. TLS 1.2 tickets live SessionTimeout.
 	TicketLifetime time.Duration
@@ -262,7 +300,19 @@ type Config struct {
 	// DisableSessionOffer makes a client offer no session at all.
 	DisableSessionOffer bool
 
+	// diagnostics are internal/diag's switches, for `reprise probe`;
+	// zero in every Config made outside this module.
+	diagnostics diag.ClientKnobs
+
 	state unsafe.Pointer // *sharedState; see shared
+
+	// testAdvertiseEarlyData, in tests only, is put in a TLS 1.3 server's
+	// tickets as max_early_data_size, so that real clients send the
+	// early data the server then skips (RFC 8446, Section 4.2.10).
+	testAdvertiseEarlyData uint32
+	// testOfferEarlyData, in tests only, makes a client's first
+	// ClientHello carry early_data, as a client sending 0-RTT data does.
+	testOfferEarlyData bool
 }
 
 // EMSPolicy is how a Config treats RFC 7627 extended master secret.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reprise-tls/reprise/internal/alert"
+	"github.com/reprise-tls/reprise/internal/diag"
 	"github.com/reprise-tls/reprise/internal/keysched"
 	"github.com/reprise-tls/reprise/internal/record"
 	"github.com/reprise-tls/reprise/internal/wire"
@@ -40,6 +41,23 @@ type post13State struct {
 
 	mu       sync.Mutex
 	sessions []*Session // built from received tickets, oldest first
+	unused   []*Session // those not yet handed out by TakeSession, oldest first
+}
+
+// takeSession removes and returns the oldest unexpired session of an
+// unused ticket, or nil; expired ones it meets are dropped.
+func (p *post13State) takeSession(now time.Time) *Session {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.unused) > 0 {
+		s := p.unused[0]
+		p.unused[0] = nil
+		p.unused = p.unused[1:]
+		if !s.Expired(now) {
+			return s
+		}
+	}
+	return nil
 }
 
 // latestSession returns the session from the newest ticket, or nil.
@@ -133,10 +151,21 @@ func (c *Conn) handleNewSessionTicket13(msg []byte) error {
 	if err := nst.Unmarshal(msg); err != nil {
 		return err
 	}
+	// Tickets are bounded like the other messages that bring Read no
+	// data, with a count of their own: a server sends a batch of them
+	// right after the handshake, which should not use up the allowance
+	// for KeyUpdates.
+	c.ticketsWithoutData++
+	if c.ticketsWithoutData > maxRecordsWithoutData {
+		return peerError(alert.UnexpectedMessage, "more than %d NewSessionTickets without application data", maxRecordsWithoutData)
+	}
 	p, cfg := c.post13, c.config
 	// RFC 8446, Section 4.6.1: "The value of zero indicates that the
 	// ticket should be discarded immediately." A client that turned tickets
 	// off did not ask for any.
+	if f := cfg.diagnostics.OnTicket; f != nil {
+		f(diag.Ticket{Version: VersionTLS13, Lifetime: nst.Lifetime, AgeAdd: nst.AgeAdd, NonceLen: len(nst.Nonce), Len: len(nst.Ticket)})
+	}
 	if nst.Lifetime == 0 || cfg.SessionTicketsDisabled {
 		return nil
 	}
@@ -166,6 +195,10 @@ func (c *Conn) handleNewSessionTicket13(msg []byte) error {
 	p.sessions = append(p.sessions, s)
 	if len(p.sessions) > maxTicketsPerConnection13 {
 		p.sessions = p.sessions[len(p.sessions)-maxTicketsPerConnection13:]
+	}
+	p.unused = append(p.unused, s)
+	if len(p.unused) > maxTicketsPerConnection13 {
+		p.unused = p.unused[len(p.unused)-maxTicketsPerConnection13:]
 	}
 	p.mu.Unlock()
 	// ConnectionState reads c.state under handshakeMu. The handshake is
@@ -219,7 +252,7 @@ func (c *Conn) SendKeyUpdate(requestPeer bool) error {
 	if c.vers != VersionTLS13 || c.post13 == nil {
 		return errors.New("tls: KeyUpdate needs a TLS 1.3 connection")
 	}
-	return c.sendKeyUpdate(requestPeer)
+	return c.fail(c.sendKeyUpdate(requestPeer))
 }
 
 // sendKeyUpdate writes a KeyUpdate under the current keys, then moves to
@@ -227,6 +260,9 @@ func (c *Conn) SendKeyUpdate(requestPeer bool) error {
 func (c *Conn) sendKeyUpdate(requestPeer bool) error {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
+	if f := c.fatal.Load(); f != nil {
+		return f
+	}
 	if c.closeSent {
 		return errors.New("tls: KeyUpdate after close_notify")
 	}

@@ -20,6 +20,7 @@ const (
 	AlertCloseNotify           = alert.CloseNotify
 	AlertUnexpectedMessage     = alert.UnexpectedMessage
 	AlertBadRecordMAC          = alert.BadRecordMAC
+	AlertRecordOverflow        = alert.RecordOverflow
 	AlertHandshakeFailure      = alert.HandshakeFailure
 	AlertBadCertificate        = alert.BadCertificate
 	AlertIllegalParameter      = alert.IllegalParameter
@@ -98,7 +99,24 @@ var (
 	ErrBadFinished = &protocolError{alert: alert.DecryptError, msg: "tls: peer's Finished message is wrong"}
 	// ErrBadBinder: a TLS 1.3 PSK binder did not verify (RFC 8446, Section 4.2.11).
 	ErrBadBinder = &protocolError{alert: alert.DecryptError, msg: "tls: PSK binder does not verify"}
+	// ErrFinishedLength: the peer's Finished is not as long as verify_data
+	// (RFC 8446, Section 4.4.4; RFC 5246, Section 7.4.9), a message that
+	// cannot be decoded (decode_error, RFC 8446, Section 6.2); a
+	// right-length verify_data that does not match is ErrBadFinished.
+	ErrFinishedLength = &protocolError{alert: alert.DecodeError, msg: "tls: peer's Finished has the wrong length"}
+	// ErrClientSpokeHTTP: a server's first bytes were an HTTP request, not
+	// a TLS record. It is returned, wrapped in an AlertError for
+	// unexpected_message, as soon as the 5-byte record header is read.
+	ErrClientSpokeHTTP = &protocolError{alert: alert.UnexpectedMessage, msg: "tls: client spoke HTTP to a TLS port"}
 )
+
+// carriesAlert reports whether err was built with the alert it calls for.
+func carriesAlert(err error) bool {
+	var pe *protocolError
+	var we *wire.Error
+	var re *record.Error
+	return errors.As(err, &pe) || errors.As(err, &we) || errors.As(err, &re)
+}
 
 // alertFor maps a handshake error to the alert we send for it. It returns
 // false when no alert should be sent: the transport failed or the caller

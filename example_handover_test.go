@@ -14,7 +14,8 @@ import (
 // An FTPS data connection must resume the control connection's session:
 // vsftpd (require_ssl_reuse=YES), ProFTPD and FileZilla Server refuse it
 // otherwise. crypto/tls cannot do this; reprise hands the session over
-// explicitly with Config.Session.
+// explicitly with Config.Session, one per data connection from TakeSession
+// (TLS 1.2: the control session; TLS 1.3: a ticket not used before).
 func Example_handOver() {
 	addr := ftpsServer() // stands in for the FTP server
 
@@ -37,8 +38,9 @@ func Example_handOver() {
 	}
 	defer ctrl.Close()
 
+	// USER, PASS, PBSZ 0, PROT P, PASV, RETR ... then, for each data connection:
 	dataCfg := cfg.Clone()
-	dataCfg.Session = ctrl.Session() // offer exactly this session
+	dataCfg.Session = ctrl.TakeSession() // offer exactly this session
 	data, err := reprise.Dial("tcp", addr, dataCfg)
 	if err != nil {
 		log.Fatal(err)

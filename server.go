@@ -51,6 +51,13 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 // legacy_version.
 func (cfg *Config) serverVersion(hello *wire.ClientHello) (uint16, error) {
 	if len(hello.SupportedVersions) > 0 {
+		// RFC 8446, Appendix D.5: "Any endpoint receiving a Hello message
+		// with ClientHello.legacy_version or ServerHello.legacy_version
+		// set to 0x0300 MUST abort the handshake with a "protocol_version"
+		// alert." Anything below SSL 3.0 is older still.
+		if hello.Vers <= 0x0300 {
+			return 0, peerError(alert.ProtocolVersion, "ClientHello legacy_version 0x%04x with supported_versions", hello.Vers)
+		}
 		for _, v := range []uint16{VersionTLS13, VersionTLS12} {
 			if cfg.supportsVersion(v) && slices.Contains(hello.SupportedVersions, v) {
 				return v, nil

@@ -231,6 +231,17 @@ func (hs *server12) selectSuiteAndCertificate() error {
 	if _, ok := firstCommonGroup(hs.c.config.curves(false), hs.hello.SupportedGroups); !ok && len(hs.hello.SupportedGroups) > 0 {
 		return peerError(alert.HandshakeFailure, "no key exchange group in common")
 	}
+	// Every suite we offer signs its ServerKeyExchange. RFC 9155, Section
+	// 4: "Servers MUST NOT include MD5 and SHA-1 in ServerKeyExchange
+	// messages. If no other signature algorithms are available (for
+	// example, if the client does not send a signature_algorithms
+	// extension), the server MUST abort the handshake with a
+	// handshake_failure alert or select a different cipher suite." (RFC
+	// 5246, Section 7.4.1.4.1 had the server assume SHA-1 instead.) A
+	// resumption signs nothing and does not get here.
+	if len(hs.hello.SignatureAlgorithms) == 0 {
+		return peerError(alert.HandshakeFailure, "TLS 1.2 ClientHello without signature_algorithms (RFC 9155)")
+	}
 	for _, s := range hs.c.config.suites(false) {
 		if !slices.Contains(hs.hello.CipherSuites, s.id) {
 			continue
@@ -446,6 +457,7 @@ func (hs *server12) newSession() *Session {
 		return nil
 	}
 	c := hs.c
+	peerCerts, certs := clientLeafOnly(hs.peerChain, c.state.PeerCertificates)
 	return &Session{
 		version:     VersionTLS12,
 		cipherSuite: hs.suite.id,
@@ -459,8 +471,8 @@ func (hs *server12) newSession() *Session {
 		lifetime:    c.config.sessionTimeout(),
 		serverName:  hs.hello.ServerName,
 		alpn:        hs.alpn,
-		peerCerts:   hs.peerChain,
-		certs:       c.state.PeerCertificates,
+		peerCerts:   peerCerts,
+		certs:       certs,
 	}
 }
 

@@ -60,6 +60,15 @@ func (hs *server13) run() error {
 	if err := hs.processClientHello(); err != nil {
 		return err
 	}
+	if hs.hello.EarlyData {
+		// RFC 8446, Section 4.2.10: we never accept 0-RTT, so we "Ignore
+		// the extension and return a regular 1-RTT response", and skip
+		// the early data the client sends meanwhile: records that fail
+		// to deprotect under the handshake key or, after a
+		// HelloRetryRequest, application_data records, within
+		// maxSkippedEarlyData.
+		c.skipEarly = true
+	}
 	if hs.group != 0 && hs.clientShare == nil {
 		if err := hs.sendHelloRetryRequest(); err != nil {
 			return err
@@ -574,7 +583,8 @@ func (hs *server13) sendNewSessionTickets() error {
 	}
 	now := cfg.time()
 	lifetime := cfg.ticketLifetime13()
-	peerCerts, certs, verified := hs.peerChain, c.state.PeerCertificates, hs.verified
+	peerCerts, certs := clientLeafOnly(hs.peerChain, c.state.PeerCertificates)
+	verified := hs.verified
 	if s := hs.resumed; s != nil {
 		// Section 4.6.1 recommends limiting the total lifetime of keying
 		// material first authenticated by a certificate: tickets from a
@@ -616,6 +626,9 @@ func (hs *server13) sendNewSessionTickets() error {
 			AgeAdd:   s.ageAdd,
 			Nonce:    nonce,
 			Ticket:   ticket,
+		}
+		if n := cfg.testAdvertiseEarlyData; n > 0 {
+			nst.HasEarlyData, nst.MaxEarlyData = true, n
 		}
 		if _, err := c.writeMsg(nil, nst); err != nil {
 			return err

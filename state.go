@@ -49,6 +49,14 @@ const (
 	RefusedCertificate    Refusal = "certificate-invalid"  // client view: not offered, the session's server certificate would fail verification now
 )
 
+// RefusedNoSessionForKey is the client's view when it had no session to
+// offer at all: no Config.Session, and its ClientSessionCache holds nothing
+// under this connection's key. It is reported only when ServerName is
+// empty, because then the key is host:port and a connection to another
+// port (an FTPS data connection) never finds the session of the first:
+// hand the session over with Config.Session, or set ServerName.
+const RefusedNoSessionForKey Refusal = "no-session-for-key"
+
 // ConnectionState describes a connection after its handshake.
 type ConnectionState struct {
 	Version            uint16
@@ -127,7 +135,9 @@ func (c *Conn) stateLocked(complete bool) ConnectionState {
 // In TLS 1.3 a server sends its tickets after the handshake (RFC 8446,
 // Section 4.6.1), and they are processed by Read: a TLS 1.3 client has a
 // session, and puts tickets in its ClientSessionCache, only once a Read has
-// taken them in. A client that never reads gets none.
+// taken them in. A client that never reads gets none. Session does not use
+// the ticket up: to give each connection its own TLS 1.3 ticket (RFC 8446,
+// Appendix C.4), hand over TakeSession instead.
 func (c *Conn) Session() *Session {
 	c.handshakeMu.Lock()
 	defer c.handshakeMu.Unlock()

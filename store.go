@@ -85,16 +85,34 @@ type MemorySessionCache struct {
 	now      func() time.Time
 }
 
+// DefaultMaxCachedSessionBytes is the byte budget of a MemorySessionCache,
+// and of the internal cache unless Config.MaxCachedSessionBytes says
+// otherwise: room for the default 20480 sessions with client certificates
+// of a typical size (a server keeps only the client's leaf, see
+// clientLeafOnly), while clients that send huge certificates cannot make
+// the cache hold more than this.
+const DefaultMaxCachedSessionBytes = 64 << 20
+
 // NewMemorySessionCache returns a cache holding at most maxEntries sessions
-// (zero means 20480).
+// (zero means 20480) within DefaultMaxCachedSessionBytes.
 func NewMemorySessionCache(maxEntries int) *MemorySessionCache {
 	return newMemorySessionCache(maxEntries, false, nil, nil, time.Now)
 }
 
 func newMemorySessionCache(maxEntries int, noAutoClear bool, onRemove func(*Session), counters *Counters, now func() time.Time) *MemorySessionCache {
+	return newMemorySessionCacheBudget(maxEntries, 0, noAutoClear, onRemove, counters, now)
+}
+
+// newMemorySessionCacheBudget makes a cache; maxBytes 0 means
+// DefaultMaxCachedSessionBytes, and a negative value no byte budget.
+func newMemorySessionCacheBudget(maxEntries int, maxBytes int64, noAutoClear bool, onRemove func(*Session), counters *Counters, now func() time.Time) *MemorySessionCache {
+	if maxBytes == 0 {
+		maxBytes = DefaultMaxCachedSessionBytes
+	}
 	m := &MemorySessionCache{onRemove: onRemove, counters: counters, now: now}
 	m.c = cache.New[*Session](cache.Options{
 		MaxEntries:  maxEntries,
+		MaxBytes:    maxBytes,
 		NoAutoClear: noAutoClear,
 		OnRemove: func(_ string, v any, why cache.RemoveReason) {
 			if why == cache.Evicted && m.counters != nil {
@@ -157,7 +175,7 @@ func (c *Config) internalCache() *MemorySessionCache {
 	st.cacheMu.Lock()
 	defer st.cacheMu.Unlock()
 	if st.cache == nil {
-		st.cache = newMemorySessionCache(c.MaxCachedSessions, c.cacheMode()&SessionCacheNoAutoClear != 0,
+		st.cache = newMemorySessionCacheBudget(c.MaxCachedSessions, c.MaxCachedSessionBytes, c.cacheMode()&SessionCacheNoAutoClear != 0,
 			c.OnRemoveSession, st.counters, c.time)
 	}
 	return st.cache

@@ -30,6 +30,7 @@ const (
 	TicketKeyFormatAuto    = ticket.FormatAuto    // detect; ambiguous files are an error
 	TicketKeyFormatNginx   = ticket.FormatNginx   // ssl_session_ticket_key: 48 or 80 raw bytes per key
 	TicketKeyFormatHAProxy = ticket.FormatHAProxy // tls-ticket-keys: base64 lines
+	TicketKeyFormatEnvoy   = ticket.FormatEnvoy   // session_ticket_keys: 80 raw bytes, nginx's 80-byte layout
 )
 
 // NewTicketKeys makes a ring from random keys of the given size (128 or
@@ -50,7 +51,7 @@ func NewTicketKeys(bits, count int) (*TicketKeys, error) {
 	return &TicketKeys{ring: r}, nil
 }
 
-// LoadTicketKeys reads a key file in nginx or HAProxy format.
+// LoadTicketKeys reads a key file in nginx, HAProxy or Envoy format.
 func LoadTicketKeys(path string, format TicketKeyFormat) (*TicketKeys, error) {
 	keys, err := ticket.LoadKeyFile(path, format)
 	if err != nil {
@@ -156,7 +157,7 @@ func (c *Conn) sealTicket(s *Session) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := s.marshal(false)
+	plain, err := c.ticketState(s)
 	if err != nil {
 		return nil, err
 	}
@@ -178,8 +179,7 @@ func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
 	case TicketInvalid:
 		return nil, false, RefusedTicketInvalid
 	}
-	s = new(Session)
-	if err := s.UnmarshalBinary(plain); err != nil || s.isClient {
+	if s = openedTicketState(plain); s == nil {
 		return nil, false, RefusedTicketInvalid
 	}
 	return s, status == TicketOpenedStale, RefusedNone

@@ -16,7 +16,9 @@ import (
 // nginx's ssl_session_ticket_key takes one key per file, and a new file
 // is meant to become the current key. TicketKeyFormatHAProxy gives three
 // base64 lines, because HAProxy always keeps three keys and seals with the
-// second-to-last line; all three are new.
+// second-to-last line; all three are new. TicketKeyFormatEnvoy gives one
+// 80-byte key (bits must be 256): the same bytes as nginx's 80-byte file,
+// so one file can be given to both.
 //
 // The result is secret (RFC 5077, Section 5.5: whoever has the keys can
 // read and forge every ticket): write it with mode 0600.
@@ -27,8 +29,12 @@ func NewTicketKeyFile(rand io.Reader, bits int, format TicketKeyFormat) ([]byte,
 		format = TicketKeyFormatNginx
 	case TicketKeyFormatHAProxy:
 		count = 3
+	case TicketKeyFormatEnvoy:
+		if bits != 256 {
+			return nil, errors.New("reprise: Envoy ticket keys are 80 bytes: AES-256, 256 bits")
+		}
 	default:
-		return nil, errors.New("reprise: ticket key files can be written only in nginx or HAProxy format")
+		return nil, errors.New("reprise: ticket key files can be written only in nginx, HAProxy or Envoy format")
 	}
 	keys := make([]ticket.Key, 0, count)
 	for range count {

@@ -86,7 +86,7 @@ func TestBadInput(t *testing.T) {
 		{"cert without key", []string{"serve", "--cert", "x.crt"}, 2, "--cert and --key"},
 		{"missing ticket keys", []string{"serve", "--ticket-keys", filepath.Join(dir, "none.key")}, 1, "none.key"},
 		{"wrong-size ticket keys", []string{"serve", "--ticket-keys", shortKey}, 1, "ticket key file"},
-		{"bad key format", []string{"serve", "--ticket-key-format", "envoy"}, 2, "ticket-key-format"},
+		{"bad key format", []string{"serve", "--ticket-key-format", "gnutls"}, 2, "ticket-key-format"},
 		{"port in use", []string{"serve", "--addr", busy.Addr().String()}, 1, "address already in use"},
 		{"bad listen address", []string{"serve", "--addr", "nonsense"}, 1, "nonsense"},
 		{"connection refused", []string{"connect", closedAddr, "--insecure"}, 1, "connection refused"},
@@ -96,7 +96,7 @@ func TestBadInput(t *testing.T) {
 		{"garbage sess-in", []string{"connect", closedAddr, "--sess-in", garbage}, 1, "sess-in"},
 		{"bad CA file", []string{"connect", closedAddr, "--ca", garbage}, 1, "no PEM certificates"},
 		{"ticketkey bits", []string{"ticketkey", "new", "--bits", "100", "--out", filepath.Join(dir, "k")}, 2, "bits"},
-		{"ticketkey format", []string{"ticketkey", "new", "--format", "envoy"}, 2, "format"},
+		{"ticketkey format", []string{"ticketkey", "new", "--format", "gnutls"}, 2, "format"},
 		{"ticketkey verb", []string{"ticketkey", "old"}, 2, "ticketkey new"},
 		{"bench without address", []string{"bench"}, 2, "HOST:PORT"},
 	} {

@@ -35,9 +35,12 @@ type connectOptions struct {
 	reconnect int
 	sessOut   string
 	sessIn    string
+	sessFmt   string
 	send      string
 	trace     bool
 	json      bool
+	starttls  string    // "ftp": AUTH TLS first (RFC 4217), like s_client -starttls ftp
+	traceOut  io.Writer // where --trace writes; the FTP dialogue goes there too
 }
 
 func runConnect(args []string, stdout, stderr io.Writer) error {
@@ -46,10 +49,12 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 	o.registerClient(fs)
 	fs.IntVar(&o.reconnect, "reconnect", 0, "make N more connections, each resuming the previous one's session")
 	fs.StringVar(&o.sessOut, "sess-out", "", "write the last connection's session to this file (PEM, mode 0600)")
-	fs.StringVar(&o.sessIn, "sess-in", "", "offer the session in this file on the first connection")
+	fs.StringVar(&o.sessIn, "sess-in", "", "offer the session in this file on the first connection (reprise's PEM or OpenSSL's SSL SESSION PARAMETERS)")
+	fs.StringVar(&o.sessFmt, "sess-format", sessFormatReprise, "--sess-out format: reprise, or openssl (for openssl s_client -sess_in)")
 	fs.StringVar(&o.send, "send", "", `send TEXT (\r, \n, \t escapes allowed), then print the reply`)
 	fs.BoolVar(&o.trace, "trace", false, "print each connection's handshake messages to stderr")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per connection")
+	fs.StringVar(&o.starttls, "starttls", "", "protocol to upgrade first: ftp (explicit FTPS, AUTH TLS)")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -61,6 +66,15 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 	host, err := checkHostPort(addr)
 	if err != nil {
 		return err
+	}
+	if o.starttls != "" && o.starttls != "ftp" {
+		return usageErrorf("--starttls %q: only ftp is supported", o.starttls)
+	}
+	if err := checkSessFormat(o.sessFmt); err != nil {
+		return err
+	}
+	if o.trace {
+		o.traceOut = stderr
 	}
 	if o.reconnect < 0 || o.reconnect > 10000 {
 		return usageErrorf("--reconnect %d: want 0 to 10000", o.reconnect)
@@ -82,11 +96,7 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 	}
 	var offer *reprise.Session
 	if o.sessIn != "" {
-		data, err := os.ReadFile(o.sessIn)
-		if err != nil {
-			return fmt.Errorf("--sess-in: %w", err)
-		}
-		if offer, err = reprise.ParseSessionPEM(data); err != nil {
+		if offer, err = readSessionFile(o.sessIn, cfg.ServerName); err != nil {
 			return fmt.Errorf("--sess-in %s: %w", o.sessIn, err)
 		}
 	}
@@ -115,11 +125,7 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 		if last == nil {
 			return fmt.Errorf("--sess-out: the server gave no resumable session")
 		}
-		pemBytes, err := last.MarshalPEM()
-		if err != nil {
-			return fmt.Errorf("--sess-out: %w", err)
-		}
-		if err := writeSecretFile(o.sessOut, pemBytes); err != nil {
+		if err := writeSessionFile(o.sessOut, last, o.sessFmt); err != nil {
 			return fmt.Errorf("--sess-out: %w", err)
 		}
 	}
@@ -135,6 +141,12 @@ func connectOnce(n int, addr string, cfg *reprise.Config, payload []byte, o conn
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if o.starttls == "ftp" {
+		if _, err := ftpStartTLS(raw, o.traceOut); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("conn %d: %w", n, err)
+		}
 	}
 	conn := reprise.Client(raw, cfg)
 	defer conn.Close()

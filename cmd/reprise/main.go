@@ -1,7 +1,8 @@
 // Command reprise is TLS 1.2 and 1.3 session resumption, from the command
 // line: a test server that explains every handshake (serve), a client that
 // resumes and says how or why not (connect), ticket key files that nginx and
-// HAProxy also read (ticketkey), and a tour of every resumption path (demo).
+// HAProxy also read (ticketkey), a tour of every resumption path (demo), and
+// a diagnosis of how a server resumes and why not (probe).
 //
 // The names, flags and JSON fields are a contract that scripts rely on; see
 // "The command-line contract" in the product brief. Every failure is one line
@@ -23,14 +24,16 @@ usage:
   reprise serve   [--addr 127.0.0.1:4433] [--cert F --key F] [--min-version 1.2] [--max-version 1.3]
                   [--ciphers LIST] [--groups LIST] [--alpn LIST]
                   [--session-cache on|off] [--session-timeout 5m] [--session-id-context S]
-                  [--tickets on|off] [--ticket-keys FILE] [--ticket-key-format auto|nginx|haproxy]
+                  [--tickets on|off] [--ticket-keys FILE] [--ticket-key-format auto|nginx|haproxy|envoy]
+                  [--ticket-format reprise|openssl]
                   [--store URL] [--verify-client none|request|require] [--client-ca F]
                   [--www | --echo] [--metrics ADDR] [--keylog F] [--json]
   reprise connect HOST:PORT [--servername N] [--insecure] [--ca F] [--cert F --key F]
                   [--min-version V] [--max-version V] [--ciphers LIST] [--groups LIST] [--alpn LIST]
-                  [--reconnect N] [--no-ticket] [--sess-out F] [--sess-in F]
+                  [--starttls ftp] [--reconnect N] [--no-ticket] [--sess-out F] [--sess-in F] [--sess-format reprise|openssl]
                   [--send TEXT] [--trace] [--keylog F] [--json]
-  reprise ticketkey new [--bits 128|256] [--format nginx|haproxy] [--out FILE]
+  reprise probe   HOST:PORT [--servername N] [--starttls ftp [--ftp-login USER:PASS]] [--max-version V] [--json]
+  reprise ticketkey new [--bits 128|256] [--format nginx|haproxy|envoy] [--out FILE]
   reprise demo
   reprise version
   reprise bench   HOST:PORT [--mode full|resume] [--duration 10s] [--concurrency N] [--max-version V] [--json]
@@ -75,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runBench(rest, stdout, stderr)
 	case "version", "--version":
 		err = runVersion(rest, stdout, stderr)
+	case "probe":
+		err = runProbe(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "reprise: unknown command %q (try \"reprise help\")\n", cmd)
 		return 2

@@ -49,6 +49,7 @@ type serveOptions struct {
 	tickets          string
 	ticketKeys       string
 	ticketKeyFormat  string
+	ticketFormat     string
 	store            string
 	verifyClient     string
 	clientCA         string
@@ -65,8 +66,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", 5*time.Minute, "how long a TLS 1.2 session can be resumed")
 	fs.StringVar(&o.sessionIDContext, "session-id-context", "", "session ID context: sessions resume only within it (at most 32 bytes)")
 	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on or off")
-	fs.StringVar(&o.ticketKeys, "ticket-keys", "", "ticket key file (nginx or HAProxy format; reloaded on SIGHUP)")
-	fs.StringVar(&o.ticketKeyFormat, "ticket-key-format", "auto", "ticket key file format: auto, nginx or haproxy")
+	fs.StringVar(&o.ticketKeys, "ticket-keys", "", "ticket key file (nginx, HAProxy or Envoy format; reloaded on SIGHUP)")
+	fs.StringVar(&o.ticketKeyFormat, "ticket-key-format", "auto", "ticket key file format: auto, nginx, haproxy or envoy")
+	fs.StringVar(&o.ticketFormat, "ticket-format", "reprise", "state sealed in minted tickets: reprise, or openssl (nginx and HAProxy open them; tickets of both are always opened)")
 	fs.StringVar(&o.store, "store", "memory", "session store URL (only memory for now)")
 	fs.StringVar(&o.verifyClient, "verify-client", "none", "client certificates: none, request or require")
 	fs.StringVar(&o.clientCA, "client-ca", "", "PEM file of CAs that client certificates must chain to")
@@ -103,6 +105,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		cfg.Certificates = []reprise.Certificate{cert}
 		sum := sha256.Sum256(cert.Certificate[0])
 		fmt.Fprintf(info, "self-signed certificate for localhost, 127.0.0.1; SHA-256 fingerprint %s\n", colonHex(sum[:]))
+	}
+	if err := o.applyTicketFormat(cfg, info); err != nil {
+		return err
 	}
 
 	if !o.echo && len(cfg.NextProtos) == 0 {
@@ -236,8 +241,10 @@ func parseKeyFormat(s string) (reprise.TicketKeyFormat, error) {
 		return reprise.TicketKeyFormatNginx, nil
 	case "haproxy":
 		return reprise.TicketKeyFormatHAProxy, nil
+	case "envoy":
+		return reprise.TicketKeyFormatEnvoy, nil
 	}
-	return 0, usageErrorf("--ticket-key-format %q: want auto, nginx or haproxy", s)
+	return 0, usageErrorf("--ticket-key-format %q: want auto, nginx, haproxy or envoy", s)
 }
 
 // checkStore accepts the in-memory store, the only one so far; the
@@ -374,6 +381,10 @@ func (s *server) handle(n int, raw net.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	err := conn.HandshakeContext(ctx)
 	cancel()
+	if errors.Is(err, reprise.ErrClientSpokeHTTP) {
+		s.logf("conn %d from %v: client spoke HTTP to a TLS port", n, raw.RemoteAddr())
+		return
+	}
 	if err != nil {
 		s.logf("conn %d from %v: handshake: %v", n, raw.RemoteAddr(), err)
 		return

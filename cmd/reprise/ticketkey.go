@@ -12,14 +12,14 @@ import (
 func runTicketKey(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "new" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprintln(stdout, "usage: reprise ticketkey new [--bits 128|256] [--format nginx|haproxy] [--out FILE]")
+			fmt.Fprintln(stdout, "usage: reprise ticketkey new [--bits 128|256] [--format nginx|haproxy|envoy] [--out FILE]")
 			return nil
 		}
-		return usageErrorf("want \"ticketkey new [--bits 128|256] [--format nginx|haproxy] [--out FILE]\"")
+		return usageErrorf("want \"ticketkey new [--bits 128|256] [--format nginx|haproxy|envoy] [--out FILE]\"")
 	}
 	fs := newFlagSet("ticketkey new")
 	bits := fs.Int("bits", 256, "key size: 128 (AES-128, 48-byte record) or 256 (AES-256, 80-byte record)")
-	formatName := fs.String("format", "nginx", "file format: nginx (one binary key) or haproxy (three base64 lines)")
+	formatName := fs.String("format", "nginx", "file format: nginx (one binary key), haproxy (three base64 lines) or envoy (one 80-byte key, the same bytes as nginx's)")
 	out := fs.String("out", "", "file to write (mode 0600); default stdout, which nginx's binary format refuses when it is a terminal")
 	pos, err := parseFlags(fs, args[1:], stdout)
 	if err != nil {
@@ -37,13 +37,18 @@ func runTicketKey(args []string, stdout, stderr io.Writer) error {
 		format = reprise.TicketKeyFormatNginx
 	case "haproxy":
 		format = reprise.TicketKeyFormatHAProxy
+	case "envoy":
+		format = reprise.TicketKeyFormatEnvoy
+		if *bits != 256 {
+			return usageErrorf("--format envoy: Envoy keys are 80 bytes, want --bits 256")
+		}
 	default:
-		return usageErrorf("--format %q: want nginx or haproxy", *formatName)
+		return usageErrorf("--format %q: want nginx, haproxy or envoy", *formatName)
 	}
-	if *out == "" && format == reprise.TicketKeyFormatNginx && isTerminal(stdout) {
+	if *out == "" && format != reprise.TicketKeyFormatHAProxy && isTerminal(stdout) {
 		// Binary key bytes would garble the terminal and leave the secret
 		// in its scrollback.
-		return usageErrorf("an nginx key file is binary: write it with --out FILE or redirect stdout")
+		return usageErrorf("an %s key file is binary: write it with --out FILE or redirect stdout", strings.ToLower(*formatName))
 	}
 	data, err := reprise.NewTicketKeyFile(nil, *bits, format)
 	if err != nil {
