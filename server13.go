@@ -652,6 +652,7 @@ func (hs *server13) mintTicket(s *Session) ([]byte, bool) {
 		return nil, false
 	}
 	if err := cfg.store().Put(hs.ctx, id, s); err != nil {
+		hs.c.counters().countStoreError(err)
 		return nil, false
 	}
 	return id, true

@@ -167,6 +167,8 @@ func (c *Conn) lookupSession(ctx context.Context, id []byte) (s *Session, expire
 			s, expired = cfg.internalCache().lookup(id)
 		} else if got, err := cfg.SessionStore.Get(ctx, id); err == nil {
 			s = got
+		} else {
+			c.counters().countStoreError(err)
 		}
 		if s != nil {
 			return s, false
@@ -203,12 +205,13 @@ func (hs *server12) storeSession(s *Session) {
 		return
 	}
 	if cfg.cacheMode()&SessionCacheNoInternalStore == 0 {
-		cfg.store().Put(hs.ctx, s.id, s)
+		if err := cfg.store().Put(hs.ctx, s.id, s); err != nil {
+			c.counters().countStoreError(err)
+		}
 	}
 	if cfg.OnNewSession != nil {
 		cfg.OnNewSession(s)
 	}
-	_ = c
 }
 
 // sendNewSessionTicket seals s into a ticket (RFC 5077, Section 3.3). If

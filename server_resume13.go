@@ -128,6 +128,9 @@ func (hs *server13) lookupPSK(identity []byte) (*Session, Refusal) {
 			store.Delete(hs.ctx, identity)
 		}
 	}
+	if err != nil {
+		c.counters().countStoreError(err)
+	}
 	if err != nil || s == nil {
 		c.counters().misses.Add(1)
 		return nil, RefusedUnknownSession

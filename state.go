@@ -1,7 +1,9 @@
 package reprise
 
 import (
+	"context"
 	"crypto/x509"
+	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -156,6 +158,7 @@ type Counters struct {
 	connect, connectGood, connectResumed                          atomic.Int64
 	ticketsIssued, ticketResumed, pskResumed                      atomic.Int64
 	ticketsOpened, ticketsOpenedStale                             atomic.Int64
+	storeErrors, storeTimeouts                                    atomic.Int64
 
 	mu       sync.Mutex
 	refusals map[Refusal]int64
@@ -190,6 +193,8 @@ type CounterSnapshot struct {
 	PSKResumed     int64            `json:"psk_resumed"`          // TLS 1.3 PSK resumptions
 	TicketsOpened  int64            `json:"tickets_opened"`       // tickets opened with the current key
 	TicketsStale   int64            `json:"tickets_opened_stale"` // tickets opened with an older key (reissued)
+	StoreErrors    int64            `json:"store_errors"`         // SessionStore calls that failed (each cost a full handshake or a session)
+	StoreTimeouts  int64            `json:"store_timeouts"`       // SessionStore calls that ran out of time
 	Refusals       map[string]int64 `json:"refusals"`
 }
 
@@ -202,6 +207,7 @@ func (c *Counters) Snapshot() CounterSnapshot {
 		ConnectResumed: c.connectResumed.Load(), TicketsIssued: c.ticketsIssued.Load(),
 		TicketResumed: c.ticketResumed.Load(), PSKResumed: c.pskResumed.Load(),
 		TicketsOpened: c.ticketsOpened.Load(), TicketsStale: c.ticketsOpenedStale.Load(),
+		StoreErrors: c.storeErrors.Load(), StoreTimeouts: c.storeTimeouts.Load(),
 		Refusals: map[string]int64{},
 	}
 	c.mu.Lock()
@@ -250,4 +256,15 @@ func (c *Counters) countTicketOpened(status TicketStatus) {
 	case TicketOpenedStale:
 		c.ticketsOpenedStale.Add(1)
 	}
+}
+
+// countStoreError counts a SessionStore failure: a timeout when the
+// context's deadline passed, else an error. Either way the handshake went
+// on without the store (a miss, or a session not kept).
+func (c *Counters) countStoreError(err error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		c.storeTimeouts.Add(1)
+		return
+	}
+	c.storeErrors.Add(1)
 }

@@ -96,6 +96,7 @@ var (
 	descCacheFull    = prometheus.NewDesc("reprise_session_cache_evictions_total", "Sessions evicted because the cache was full (cache_full).", nil, nil)
 	descCallbackHits = prometheus.NewDesc("reprise_session_cache_callback_hits_total", "Sessions found by the GetSession callback (cb_hits).", nil, nil)
 	descRefusals     = prometheus.NewDesc("reprise_resumption_refusals_total", "Offered sessions not resumed, by reason (store outages included, under their own reasons).", []string{"reason"}, nil)
+	descStore        = prometheus.NewDesc("reprise_session_store_failures_total", "SessionStore calls that failed, by kind (error, timeout); each costs a full handshake or a session not kept.", []string{"kind"}, nil)
 	descIssued       = prometheus.NewDesc("reprise_tickets_issued_total", "Session tickets issued (TLS 1.2 and TLS 1.3).", nil, nil)
 	descOpened       = prometheus.NewDesc("reprise_tickets_opened_total", "Tickets opened, by the age of the key that opened them: current, or older (then reissued).", []string{"key"}, nil)
 	descConnect      = prometheus.NewDesc("reprise_client_handshakes_started_total", "Client handshakes started (connect).", nil, nil)
@@ -109,7 +110,7 @@ func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	m.failures.Describe(ch)
 	m.latency.Describe(ch)
 	for _, d := range []*prometheus.Desc{descAccept, descAcceptGood, descHits, descResumedBy, descMisses, descTimeouts,
-		descCacheFull, descCallbackHits, descRefusals, descIssued, descOpened, descConnect, descConnectGood, descConnectRes} {
+		descCacheFull, descCallbackHits, descRefusals, descStore, descIssued, descOpened, descConnect, descConnectGood, descConnectRes} {
 		ch <- d
 	}
 }
@@ -136,6 +137,8 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, reason := range s.RefusalNames() {
 		counter(descRefusals, s.Refusals[reason], reason)
 	}
+	counter(descStore, s.StoreErrors, "error")
+	counter(descStore, s.StoreTimeouts, "timeout")
 	counter(descIssued, s.TicketsIssued)
 	counter(descOpened, s.TicketsOpened, "current")
 	counter(descOpened, s.TicketsStale, "older")
