@@ -45,6 +45,7 @@ const (
 	RefusedETM            Refusal = "etm-mismatch"         // RFC 7366: session used encrypt-then-MAC, hello does not
 	RefusedNotResumable   Refusal = "not-resumable"        // the server's per-connection hook said no
 	RefusedPSKMode        Refusal = "psk-mode-mismatch"    // TLS 1.3: no acceptable psk_key_exchange_mode
+	RefusedStoreDown      Refusal = "store-unavailable"    // the session store, GetSession or TicketSealer failed, timed out or panicked
 	RefusedServerDeclined Refusal = "server-declined"      // client view: offered, server made a full handshake
 	RefusedCertificate    Refusal = "certificate-invalid"  // client view: not offered, the session's server certificate would fail verification now
 )
@@ -113,6 +114,7 @@ type Counters struct {
 	accept, acceptGood, hits, misses, timeouts, cacheFull, cbHits atomic.Int64
 	connect, connectGood, connectResumed                          atomic.Int64
 	ticketsIssued, ticketResumed, pskResumed                      atomic.Int64
+	storeErrors                                                   atomic.Int64
 
 	mu       sync.Mutex
 	refusals map[Refusal]int64
@@ -145,6 +147,7 @@ type CounterSnapshot struct {
 	TicketsIssued  int64            `json:"tickets_issued"`
 	TicketResumed  int64            `json:"ticket_resumed"` // TLS 1.2 ticket resumptions
 	PSKResumed     int64            `json:"psk_resumed"`    // TLS 1.3 PSK resumptions
+	StoreErrors    int64            `json:"store_errors"`   // store, GetSession or TicketSealer calls that failed, timed out or panicked
 	Refusals       map[string]int64 `json:"refusals"`
 }
 
@@ -156,7 +159,8 @@ func (c *Counters) Snapshot() CounterSnapshot {
 		CallbackHits: c.cbHits.Load(), Connect: c.connect.Load(), ConnectGood: c.connectGood.Load(),
 		ConnectResumed: c.connectResumed.Load(), TicketsIssued: c.ticketsIssued.Load(),
 		TicketResumed: c.ticketResumed.Load(), PSKResumed: c.pskResumed.Load(),
-		Refusals: map[string]int64{},
+		StoreErrors: c.storeErrors.Load(),
+		Refusals:    map[string]int64{},
 	}
 	c.mu.Lock()
 	for r, n := range c.refusals {

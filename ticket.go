@@ -1,6 +1,7 @@
 package reprise
 
 import (
+	"context"
 	"crypto/rand"
 	"io"
 	"sync"
@@ -103,19 +104,24 @@ const (
 // is attacker-controlled; Open must not panic on any input and must check
 // integrity before it decrypts. now is the connection's Config.Time, so
 // rotation can be tested.
+//
+// ctx carries the call's budget (Config.StoreTimeout) within the
+// handshake's context; a sealer that consults anything remote must honour
+// it. A sealer that errs, panics or overruns costs that ticket (the
+// handshake goes on without it, or as a full one), never the connection.
 type TicketSealer interface {
-	SealTicket(now time.Time, rand io.Reader, plaintext []byte) ([]byte, error)
-	OpenTicket(now time.Time, ticket []byte) ([]byte, TicketStatus)
+	SealTicket(ctx context.Context, now time.Time, rand io.Reader, plaintext []byte) ([]byte, error)
+	OpenTicket(ctx context.Context, now time.Time, ticket []byte) ([]byte, TicketStatus)
 }
 
 // SealTicket implements TicketSealer with the first key of the ring.
-func (k *TicketKeys) SealTicket(now time.Time, rand io.Reader, plaintext []byte) ([]byte, error) {
+func (k *TicketKeys) SealTicket(_ context.Context, now time.Time, rand io.Reader, plaintext []byte) ([]byte, error) {
 	k.ring.Rotate(now)
 	return k.ring.Seal(rand, plaintext)
 }
 
 // OpenTicket implements TicketSealer with any key of the ring.
-func (k *TicketKeys) OpenTicket(now time.Time, t []byte) ([]byte, TicketStatus) {
+func (k *TicketKeys) OpenTicket(_ context.Context, now time.Time, t []byte) ([]byte, TicketStatus) {
 	k.ring.Rotate(now)
 	plain, status := k.ring.Open(t)
 	switch status {
@@ -129,14 +135,11 @@ func (k *TicketKeys) OpenTicket(now time.Time, t []byte) ([]byte, TicketStatus) 
 	return nil, TicketInvalid
 }
 
-// sealer returns the TicketSealer in use: Config.TicketSealer, else
+// ticketKeys returns the key ring in use when no TicketSealer is set:
 // Config.TicketKeys, else keys made at random for this Config and rotated
 // automatically.
-func (c *Conn) sealer() (TicketSealer, error) {
+func (c *Conn) ticketKeys() (*TicketKeys, error) {
 	cfg := c.config
-	if cfg.TicketSealer != nil {
-		return cfg.TicketSealer, nil
-	}
 	if cfg.TicketKeys != nil {
 		return cfg.TicketKeys, nil
 	}
@@ -150,31 +153,59 @@ func (c *Conn) sealer() (TicketSealer, error) {
 	return st.keys, st.err
 }
 
-// sealTicket seals a session into a ticket.
-func (c *Conn) sealTicket(s *Session) ([]byte, error) {
-	sealer, err := c.sealer()
-	if err != nil {
-		return nil, err
-	}
+// sealTicket seals a session into a ticket. Our own key rings are called
+// directly; a TicketSealer is someone else's code and runs guarded.
+func (c *Conn) sealTicket(ctx context.Context, s *Session) ([]byte, error) {
+	cfg := c.config
 	plain, err := s.marshal(false)
 	if err != nil {
 		return nil, err
 	}
-	return sealer.SealTicket(c.config.time(), c.config.rand(), plain)
+	if sealer := cfg.TicketSealer; sealer != nil {
+		now, rand := cfg.time(), cfg.rand()
+		return guardedCall(ctx, cfg, "TicketSealer.SealTicket", func(ctx context.Context) ([]byte, error) {
+			return sealer.SealTicket(ctx, now, rand, plain)
+		})
+	}
+	keys, err := c.ticketKeys()
+	if err != nil {
+		return nil, err
+	}
+	return keys.SealTicket(ctx, cfg.time(), cfg.rand(), plain)
 }
 
 // openTicket opens a ticket. The input is attacker-controlled: any
 // failure is a refusal, never an error. stale means an older key opened it.
-func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
-	sealer, err := c.sealer()
-	if err != nil {
-		return nil, false, RefusedTicketKey
+func (c *Conn) openTicket(ctx context.Context, t []byte) (s *Session, stale bool, refused Refusal) {
+	cfg := c.config
+	var plain []byte
+	var status TicketStatus
+	if sealer := cfg.TicketSealer; sealer != nil {
+		type opened struct {
+			plain  []byte
+			status TicketStatus
+		}
+		now := cfg.time()
+		o, err := guardedCall(ctx, cfg, "TicketSealer.OpenTicket", func(ctx context.Context) (opened, error) {
+			p, st := sealer.OpenTicket(ctx, now, t)
+			return opened{p, st}, nil
+		})
+		if err != nil {
+			return nil, false, RefusedStoreDown
+		}
+		plain, status = o.plain, o.status
+	} else {
+		keys, err := c.ticketKeys()
+		if err != nil {
+			return nil, false, RefusedTicketKey
+		}
+		plain, status = keys.OpenTicket(ctx, cfg.time(), t)
 	}
-	plain, status := sealer.OpenTicket(c.config.time(), t)
 	switch status {
+	case TicketOpened, TicketOpenedStale:
 	case TicketKeyUnknown:
 		return nil, false, RefusedTicketKey
-	case TicketInvalid:
+	default:
 		return nil, false, RefusedTicketInvalid
 	}
 	s = new(Session)
@@ -185,9 +216,21 @@ func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
 }
 
 // openTicket12 opens a TLS 1.2 ticket.
-func (c *Conn) openTicket12(t []byte) (*Session, bool, Refusal) {
-	return c.openTicket(t)
+func (c *Conn) openTicket12(ctx context.Context, t []byte) (*Session, bool, Refusal) {
+	return c.openTicket(ctx, t)
 }
+
+// hrrCookieKeys seals HelloRetryRequest cookies (RFC 8446, Section
+// 4.2.2). A cookie only has to survive one handshake, on one connection,
+// so one random key per process does: it never depends on the ticket
+// sealer, whose failure must not fail a retry, nor on tickets being on.
+var hrrCookieKeys = sync.OnceValues(func() (*ticket.Ring, error) {
+	k, err := ticket.NewKey(nil, 256)
+	if err != nil {
+		return nil, err
+	}
+	return ticket.NewRing([]ticket.Key{k})
+})
 
 // Aliases for tests and the key-file helpers.
 type (
