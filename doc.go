@@ -22,6 +22,13 @@
 // not resumed ("expired", "sni-mismatch", "ems-mismatch", ...; see the
 // Refused* constants).
 //
+// A session store, the GetSession callback and a TicketSealer can never
+// fail a handshake: each call has its own budget (Config.StoreTimeout)
+// inside the handshake's context, and an error, a timeout or a panic makes
+// a full handshake (or a ticket not issued), explained as
+// "store-unavailable" and counted apart from misses. New sessions are
+// written to an external store off the handshake's critical path.
+//
 // A client checks a session before it offers it, too: one from a
 // connection that skipped certificate verification, or whose server
 // certificate has expired since or does not name Config.ServerName, is not

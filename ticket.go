@@ -93,6 +93,7 @@ const (
 	TicketOpenedStale                     // opened with an older key: resume, then issue a fresh ticket
 	TicketKeyUnknown                      // sealed by a key we do not hold ("ticket-key-unknown")
 	TicketInvalid                         // failed authentication or is malformed ("ticket-invalid")
+	TicketUnavailable                     // the sealer could not reach its keys ("store-unavailable")
 )
 
 // TicketSealer turns an encoded session into a ticket and back (RFC 5077,
@@ -205,6 +206,9 @@ func (c *Conn) openTicket(ctx context.Context, t []byte) (s *Session, stale bool
 	case TicketOpened, TicketOpenedStale:
 	case TicketKeyUnknown:
 		return nil, false, RefusedTicketKey
+	case TicketUnavailable:
+		cfg.shared().counters.storeErrors.Add(1)
+		return nil, false, RefusedStoreDown
 	default:
 		return nil, false, RefusedTicketInvalid
 	}
