@@ -19,9 +19,10 @@ import (
 // The same format is what nginx and HAProxy use, and their key files load
 // here, so a fleet can share keys with them.
 type TicketKeys struct {
-	ring *ticket.Ring
-	path string
-	fmt  ticket.Format
+	ring    *ticket.Ring
+	path    string
+	fmt     ticket.Format
+	derived *ticket.DerivedRing // keys that follow a fleet secret and the clock, or nil
 }
 
 // TicketKeyFormat selects a ticket key file dialect.
@@ -64,9 +65,42 @@ func LoadTicketKeys(path string, format TicketKeyFormat) (*TicketKeys, error) {
 	return &TicketKeys{ring: r, path: path, fmt: format}, nil
 }
 
+// NewDerivedTicketKeys returns keys that every node of a fleet derives
+// from one shared secret (at least 32 bytes) and the clock, rotating in
+// step with no coordinator (PRODUCT.md R12): a new key every period (zero
+// means 12 hours), the previous periods' keys still opening tickets for
+// overlap (zero means one period), and the next period's accepted already,
+// so clock skew and rollouts never cost a resumption. `reprise ticketkey
+// derive` writes the same keys for nginx and HAProxy. The derivation is
+// HKDF-SHA256 over the secret and the period number (internal/ticket,
+// derive.go).
+func NewDerivedTicketKeys(secret []byte, period, overlap time.Duration) (*TicketKeys, error) {
+	sched, err := ticket.NewSchedule(secret, period, overlap)
+	if err != nil {
+		return nil, err
+	}
+	d, err := ticket.NewDerivedRing(sched, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &TicketKeys{ring: d.Ring, derived: d}, nil
+}
+
+// LoadFleetSecret reads a fleet secret file: one line of standard base64
+// of at least 32 random bytes, as `head -c 32 /dev/urandom | base64`
+// writes it. Keep it readable by the server alone.
+func LoadFleetSecret(path string) ([]byte, error) { return ticket.LoadSecret(path) }
+
+// FleetStoreKey returns the 32-byte key, derived from a fleet secret under
+// its own label, that the Redis and bolt stores seal entries with.
+func FleetStoreKey(secret []byte) []byte { return ticket.StoreKey(secret) }
+
 // Reload re-reads the file the keys came from (for SIGHUP). On error the
-// old keys stay in use.
+// old keys stay in use. Derived keys have no file; they follow the clock.
 func (k *TicketKeys) Reload() error {
+	if k.derived != nil {
+		return nil
+	}
 	keys, err := ticket.LoadKeyFile(k.path, k.fmt)
 	if err != nil {
 		return err
@@ -117,13 +151,13 @@ type TicketSealer interface {
 
 // SealTicket implements TicketSealer with the first key of the ring.
 func (k *TicketKeys) SealTicket(_ context.Context, now time.Time, rand io.Reader, plaintext []byte) ([]byte, error) {
-	k.ring.Rotate(now)
+	k.update(now)
 	return k.ring.Seal(rand, plaintext)
 }
 
 // OpenTicket implements TicketSealer with any key of the ring.
 func (k *TicketKeys) OpenTicket(_ context.Context, now time.Time, t []byte) ([]byte, TicketStatus) {
-	k.ring.Rotate(now)
+	k.update(now)
 	plain, status := k.ring.Open(t)
 	switch status {
 	case ticket.Opened:
@@ -134,6 +168,16 @@ func (k *TicketKeys) OpenTicket(_ context.Context, now time.Time, t []byte) ([]b
 		return nil, TicketKeyUnknown
 	}
 	return nil, TicketInvalid
+}
+
+// update brings the keys to now: derived keys to now's period, automatic
+// keys through their rotation.
+func (k *TicketKeys) update(now time.Time) {
+	if k.derived != nil {
+		k.derived.Update(now)
+		return
+	}
+	k.ring.Rotate(now)
 }
 
 // ticketKeys returns the key ring in use when no TicketSealer is set:

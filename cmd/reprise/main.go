@@ -24,13 +24,15 @@ usage:
                   [--ciphers LIST] [--groups LIST] [--alpn LIST]
                   [--session-cache on|off] [--session-timeout 5m] [--session-id-context S]
                   [--tickets on|off] [--ticket-keys FILE] [--ticket-key-format auto|nginx|haproxy]
-                  [--store URL] [--verify-client none|request|require] [--client-ca F]
+                  [--ticket-secret FILE [--ticket-period 12h]]
+                  [--store memory|redis://HOST:PORT/DB|bolt:PATH] [--verify-client none|request|require] [--client-ca F]
                   [--www | --echo] [--keylog F] [--json]
   reprise connect HOST:PORT [--servername N] [--insecure] [--ca F] [--cert F --key F]
                   [--min-version V] [--max-version V] [--ciphers LIST] [--groups LIST] [--alpn LIST]
                   [--reconnect N] [--no-ticket] [--sess-out F] [--sess-in F]
                   [--send TEXT] [--trace] [--keylog F] [--json]
   reprise ticketkey new [--bits 128|256] [--format nginx|haproxy] [--out FILE]
+  reprise ticketkey derive --secret FILE [--at TIME] [--period 12h] [--format nginx|haproxy] [--out FILE]
   reprise demo
   reprise bench   HOST:PORT [--mode full|resume] [--duration 10s] [--concurrency N] [--max-version V] [--json]
 

@@ -45,6 +45,8 @@ type serveOptions struct {
 	tickets          string
 	ticketKeys       string
 	ticketKeyFormat  string
+	ticketSecret     string
+	ticketPeriod     time.Duration
 	store            string
 	verifyClient     string
 	clientCA         string
@@ -62,7 +64,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on or off")
 	fs.StringVar(&o.ticketKeys, "ticket-keys", "", "ticket key file (nginx or HAProxy format; reloaded on SIGHUP)")
 	fs.StringVar(&o.ticketKeyFormat, "ticket-key-format", "auto", "ticket key file format: auto, nginx or haproxy")
-	fs.StringVar(&o.store, "store", "memory", "session store URL (only memory for now)")
+	fs.StringVar(&o.ticketSecret, "ticket-secret", "", "fleet secret file (one line of base64, at least 32 bytes): ticket keys derived from it and the clock, in step on every node")
+	fs.DurationVar(&o.ticketPeriod, "ticket-period", 0, "with --ticket-secret: how often the derived ticket key changes (default 12h; the same on every node)")
+	fs.StringVar(&o.store, "store", "memory", "session store: memory, redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS) or bolt:PATH; redis and bolt need --ticket-secret")
 	fs.StringVar(&o.verifyClient, "verify-client", "none", "client certificates: none, request or require")
 	fs.StringVar(&o.clientCA, "client-ca", "", "PEM file of CAs that client certificates must chain to")
 	fs.BoolVar(&o.www, "www", false, "answer HTTP requests with a page describing the connection (the default)")
@@ -168,12 +172,28 @@ func (o *serveOptions) config() (*reprise.Config, func(), error) {
 	if err != nil {
 		return nil, closeKeyLog, err
 	}
+	if o.ticketKeys != "" && o.ticketSecret != "" {
+		return nil, closeKeyLog, usageErrorf("--ticket-keys and --ticket-secret exclude each other")
+	}
 	if o.ticketKeys != "" {
 		keys, err := reprise.LoadTicketKeys(o.ticketKeys, format)
 		if err != nil {
 			return nil, closeKeyLog, fmt.Errorf("--ticket-keys: %w", err)
 		}
 		cfg.TicketKeys = keys
+	}
+	var secret []byte
+	if o.ticketSecret != "" {
+		if secret, err = reprise.LoadFleetSecret(o.ticketSecret); err != nil {
+			return nil, closeKeyLog, fmt.Errorf("--ticket-secret: %w", err)
+		}
+		keys, err := reprise.NewDerivedTicketKeys(secret, o.ticketPeriod, 0)
+		if err != nil {
+			return nil, closeKeyLog, fmt.Errorf("--ticket-secret: %w", err)
+		}
+		cfg.TicketKeys = keys
+	} else if o.ticketPeriod != 0 {
+		return nil, closeKeyLog, usageErrorf("--ticket-period needs --ticket-secret")
 	}
 	if err := checkStore(o.store); err != nil {
 		return nil, closeKeyLog, err
@@ -318,6 +338,10 @@ func (s *server) shutdown() {
 }
 
 func (s *server) reloadTicketKeys(info io.Writer) {
+	if s.opts.ticketSecret != "" {
+		s.printf(info, "SIGHUP: ticket keys are derived from --ticket-secret and the clock; nothing to reload\n")
+		return
+	}
 	if s.cfg.TicketKeys == nil {
 		s.printf(info, "SIGHUP: no --ticket-keys file to reload\n")
 		return
