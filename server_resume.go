@@ -57,7 +57,7 @@ func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error
 			// error (by the guard), not as a miss, so that an outage does
 			// not read as clients offering unknown sessions.
 			if d.refused == RefusedNone {
-				d.refused = RefusedStoreDown
+				d.refused = storeRefusal(err)
 			}
 		} else if expired {
 			// The internal cache found the entry past its lifetime and

@@ -119,7 +119,7 @@ func (hs *server13) lookupPSK(identity []byte) (*Session, Refusal) {
 	s, err := c.takeSession(hs.ctx, identity)
 	switch {
 	case err != nil:
-		return nil, RefusedStoreDown
+		return nil, storeRefusal(err)
 	case s == nil:
 		c.counters().misses.Add(1)
 		return nil, RefusedUnknownSession

@@ -46,6 +46,7 @@ const (
 	RefusedNotResumable   Refusal = "not-resumable"        // the server's per-connection hook said no
 	RefusedPSKMode        Refusal = "psk-mode-mismatch"    // TLS 1.3: no acceptable psk_key_exchange_mode
 	RefusedStoreDown      Refusal = "store-unavailable"    // the session store, GetSession or TicketSealer failed, timed out or panicked
+	RefusedStoreEntry     Refusal = "store-entry-invalid"  // the store's sealed entry failed authentication (altered, or moved from another ID)
 	RefusedServerDeclined Refusal = "server-declined"      // client view: offered, server made a full handshake
 	RefusedCertificate    Refusal = "certificate-invalid"  // client view: not offered, the session's server certificate would fail verification now
 )

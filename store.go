@@ -3,6 +3,7 @@ package reprise
 import (
 	"container/list"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -68,6 +69,12 @@ type SessionStore interface {
 	Get(ctx context.Context, id []byte) (*Session, error)
 	Delete(ctx context.Context, id []byte) error
 }
+
+// ErrStoreEntryInvalid is what a SessionStore returns from Get or Take
+// for an entry that fails authentication: altered, truncated, sealed under
+// another key or moved from another ID. The handshake goes on in full and
+// explains it as "store-entry-invalid", apart from store outages.
+var ErrStoreEntryInvalid = errors.New("reprise: session store entry failed authentication")
 
 // SessionTaker is implemented by stores that can get and delete an entry
 // atomically, which single-use TLS 1.3 tickets need: two connections must

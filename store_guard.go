@@ -90,7 +90,9 @@ func guardedCall[T any](ctx context.Context, cfg *Config, what string, f func(co
 	select {
 	case r := <-done:
 		if r.err != nil {
-			st.counters.storeErrors.Add(1)
+			if !errors.Is(r.err, ErrStoreEntryInvalid) { // an altered entry is not an outage
+				st.counters.storeErrors.Add(1)
+			}
 			return zero, fmt.Errorf("reprise: %s: %w", what, r.err)
 		}
 		return r.v, nil
@@ -184,4 +186,12 @@ func isOurSessionID(id []byte) bool {
 	}
 	tag := sessionIDTag(id[:sessionIDLen-sessionIDTagLen])
 	return string(tag[:sessionIDTagLen]) == string(id[sessionIDLen-sessionIDTagLen:])
+}
+
+// storeRefusal explains a failed store lookup.
+func storeRefusal(err error) Refusal {
+	if errors.Is(err, ErrStoreEntryInvalid) {
+		return RefusedStoreEntry
+	}
+	return RefusedStoreDown
 }
