@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/reprise-tls/reprise"
+	"github.com/reprise-tls/reprise/stores/bolt"
+	"github.com/reprise-tls/reprise/stores/redis"
 )
 
 const (
@@ -61,7 +63,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.sessionCache, "session-cache", "on", "server session ID cache: on or off")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", 5*time.Minute, "how long a TLS 1.2 session can be resumed")
 	fs.StringVar(&o.sessionIDContext, "session-id-context", "", "session ID context: sessions resume only within it (at most 32 bytes)")
-	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on or off")
+	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on, off, or single-use (TLS 1.3 tickets name sessions in --store, each resumed once)")
 	fs.StringVar(&o.ticketKeys, "ticket-keys", "", "ticket key file (nginx or HAProxy format; reloaded on SIGHUP)")
 	fs.StringVar(&o.ticketKeyFormat, "ticket-key-format", "auto", "ticket key file format: auto, nginx or haproxy")
 	fs.StringVar(&o.ticketSecret, "ticket-secret", "", "fleet secret file (one line of base64, at least 32 bytes): ticket keys derived from it and the clock, in step on every node")
@@ -163,8 +165,12 @@ func (o *serveOptions) config() (*reprise.Config, func(), error) {
 	if o.sessionIDContext != "" {
 		cfg.SessionIDContext = []byte(o.sessionIDContext)
 	}
-	ticketsOn, err := parseOnOff("tickets", o.tickets)
-	if err != nil {
+	ticketsOn := true
+	if strings.EqualFold(o.tickets, "single-use") {
+		// TLS 1.3 tickets name sessions kept in the store, each taken
+		// once; TLS 1.2 tickets stay sealed.
+		cfg.SingleUseTickets = true
+	} else if ticketsOn, err = parseOnOff("tickets", o.tickets); err != nil {
 		return nil, closeKeyLog, err
 	}
 	cfg.SessionTicketsDisabled = !ticketsOn
@@ -195,9 +201,13 @@ func (o *serveOptions) config() (*reprise.Config, func(), error) {
 	} else if o.ticketPeriod != 0 {
 		return nil, closeKeyLog, usageErrorf("--ticket-period needs --ticket-secret")
 	}
-	if err := checkStore(o.store); err != nil {
+	store, closeStore, err := openStore(o.store, secret)
+	if err != nil {
 		return nil, closeKeyLog, err
 	}
+	cfg.SessionStore = store
+	closeOthers := closeKeyLog
+	closeKeyLog = func() { closeStore(); closeOthers() }
 	var pool *x509.CertPool
 	if o.clientCA != "" {
 		if pool, err = loadCAFile("client-ca", o.clientCA); err != nil {
@@ -238,14 +248,39 @@ func parseKeyFormat(s string) (reprise.TicketKeyFormat, error) {
 	return 0, usageErrorf("--ticket-key-format %q: want auto, nginx or haproxy", s)
 }
 
-// checkStore accepts the in-memory store, the only one so far; the
-// internal cache is it, so nothing needs to be set.
-func checkStore(url string) error {
-	scheme, _, _ := strings.Cut(url, ":")
-	if strings.EqualFold(scheme, "memory") {
-		return nil
+// openStore opens the session store a --store URL names: memory (the
+// internal cache; nil), redis://HOST:PORT/DB or rediss:// (stores/redis),
+// or bolt:PATH (stores/bolt). Redis and bolt entries are sealed under a
+// key derived from the fleet secret, so they need --ticket-secret.
+func openStore(url string, secret []byte) (reprise.SessionStore, func(), error) {
+	nothing := func() {}
+	scheme, rest, _ := strings.Cut(url, ":")
+	switch strings.ToLower(scheme) {
+	case "memory":
+		return nil, nothing, nil
+	case "redis", "rediss", "bolt":
+	default:
+		return nil, nothing, usageErrorf("--store %q: want memory, redis://HOST:PORT/DB, rediss://... or bolt:PATH", url)
 	}
-	return fmt.Errorf("store %q not supported yet (only memory)", url)
+	if secret == nil {
+		return nil, nothing, usageErrorf("--store %s seals sessions with a key derived from the fleet secret: give --ticket-secret FILE", scheme)
+	}
+	key := reprise.FleetStoreKey(secret)
+	if strings.EqualFold(scheme, "bolt") {
+		if rest == "" {
+			return nil, nothing, usageErrorf("--store bolt:PATH needs a path")
+		}
+		st, err := bolt.Open(rest, bolt.Options{Key: key})
+		if err != nil {
+			return nil, nothing, err
+		}
+		return st, func() { st.Close() }, nil
+	}
+	st, err := redis.Open(url, key)
+	if err != nil {
+		return nil, nothing, usageErrorf("--store: %v", err)
+	}
+	return st, func() { st.Close() }, nil
 }
 
 // server is a running `reprise serve`.
