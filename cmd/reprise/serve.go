@@ -276,6 +276,11 @@ func openStore(url string, secret []byte) (reprise.SessionStore, func(), error) 
 		}
 		return st, func() { st.Close() }, nil
 	}
+	// While Redis is down go-redis logs every failed dial; one line a
+	// minute says as much.
+	redis.SetLogger(func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "reprise: serve: store: "+strings.ReplaceAll(format, "\n", " ")+"\n", args...)
+	}, time.Minute)
 	st, err := redis.Open(url, key)
 	if err != nil {
 		return nil, nothing, usageErrorf("--store: %v", err)

@@ -132,3 +132,17 @@ func TestScheduleKeysAt(t *testing.T) {
 		t.Errorf("short secret: %v", err)
 	}
 }
+
+// FuzzParseSecret: whatever a secret file holds, ParseSecret returns at
+// least 32 bytes or an error, and never panics.
+func FuzzParseSecret(f *testing.F) {
+	f.Add([]byte("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"))
+	f.Add([]byte(""))
+	f.Add([]byte("====\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSecret(data)
+		if err == nil && len(s) < MinSecretLen {
+			t.Fatalf("accepted a %d-byte secret", len(s))
+		}
+	})
+}

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -172,4 +173,37 @@ func (s *Store) open(id, entry []byte, err error) (*reprise.Session, error) {
 // Delete removes id.
 func (s *Store) Delete(ctx context.Context, id []byte) error {
 	return s.client.Del(ctx, s.key(id)).Err()
+}
+
+// SetLogger sends go-redis's own log lines (such as failed dials while
+// Redis is down) to logf, at most one per interval, so that an outage
+// does not flood a server's log with a line per handshake. go-redis's
+// logger is process-wide.
+func SetLogger(logf func(format string, args ...any), interval time.Duration) {
+	goredis.SetLogger(&rateLimitedLogger{logf: logf, interval: interval})
+}
+
+type rateLimitedLogger struct {
+	logf     func(format string, args ...any)
+	interval time.Duration
+	mu       sync.Mutex
+	last     time.Time
+	dropped  int
+}
+
+func (l *rateLimitedLogger) Printf(_ context.Context, format string, args ...any) {
+	l.mu.Lock()
+	now := time.Now()
+	if !l.last.IsZero() && now.Sub(l.last) < l.interval {
+		l.dropped++
+		l.mu.Unlock()
+		return
+	}
+	dropped := l.dropped
+	l.last, l.dropped = now, 0
+	l.mu.Unlock()
+	if dropped > 0 {
+		format += fmt.Sprintf(" (and %d more lines like it)", dropped)
+	}
+	l.logf(format, args...)
 }

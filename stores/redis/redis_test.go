@@ -17,6 +17,11 @@ import (
 
 var testKey = bytes.Repeat([]byte{0x5a}, 32)
 
+func init() {
+	// go-redis logs each failed dial; the outage test makes many.
+	redis.SetLogger(func(string, ...any) {}, time.Hour)
+}
+
 // startRedis starts a redis-server and returns a store on it and a raw
 // client to look at what the store wrote.
 func startRedis(t *testing.T) (addr string, p *peertest.Process, store *redis.Store, raw *goredis.Client) {
