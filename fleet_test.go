@@ -2,9 +2,14 @@ package reprise
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/reprise-tls/reprise/internal/peertest"
 	"github.com/reprise-tls/reprise/internal/ticket"
 )
 
@@ -112,4 +117,98 @@ func TestDerivedTicketKeyFileMatchesRing(t *testing.T) {
 			t.Fatalf("haproxy key %d differs from the ring's", i)
 		}
 	}
+}
+
+// TestNginxSealsWithDerivedKeys: nginx given the key files that
+// `reprise ticketkey derive` writes (current, next, previous) resumes its
+// own tickets, and our ring for the same secret opens the tickets nginx
+// sealed (TLS 1.2 and TLS 1.3): the keys are the same. A reprise node then
+// explains such a ticket as ticket-invalid (its plaintext is OpenSSL's
+// session encoding), not ticket-key-unknown.
+func TestNginxSealsWithDerivedKeys(t *testing.T) {
+	secret := bytes.Repeat([]byte{0x6e}, 32)
+	now := time.Now()
+	dir := t.TempDir()
+	var directives string
+	for _, k := range []struct {
+		name string
+		at   time.Time
+	}{{"current", now}, {"next", now.Add(ticket.DefaultPeriod)}, {"previous", now.Add(-ticket.DefaultPeriod)}} {
+		data, err := DerivedTicketKeyFile(secret, 0, k.at, TicketKeyFormatNginx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, k.name+".key")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		directives += "ssl_session_ticket_key " + path + ";\n"
+	}
+	cert := peertest.Certs(t, peertest.ECDSAP256)
+	addr, _ := peertest.NginxTLSServer(t, cert, "ssl_protocols TLSv1.2 TLSv1.3;\nssl_session_tickets on;\n"+directives)
+	keys, err := NewDerivedTicketKeys(secret, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := testServerConfig(t)
+	node.TicketKeys = keys
+
+	for _, version := range []uint16{VersionTLS12, VersionTLS13} {
+		ccfg := resumeClient13(t)
+		ccfg.MaxVersion = version
+		get := func() ConnectionState {
+			t.Helper()
+			conn, err := Dial("tcp", addr, ccfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := conn.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			io.ReadAll(conn) // takes in TLS 1.3 tickets on the way
+			st := conn.ConnectionState()
+			if st.Version != version {
+				t.Fatalf("nginx negotiated %s, want %s", VersionName(st.Version), VersionName(version))
+			}
+			return st
+		}
+		get()
+		held := ccfg.ClientSessionCache.Get("localhost")
+		if held == nil || !held.HasTicket() {
+			t.Fatalf("%s: nginx issued no ticket", VersionName(version))
+		}
+		plain, status := keys.OpenTicket(context.Background(), now, held.ticket)
+		if status != TicketOpened || len(plain) == 0 || plain[0] != 0x30 {
+			t.Fatalf("%s: our ring opened nginx's ticket with status %v, plaintext %x...", VersionName(version), status, plain[:min(len(plain), 4)])
+		}
+		ccfg.ClientSessionCache.Put("localhost", held)
+		if st := get(); !st.DidResume {
+			t.Fatalf("%s: nginx did not resume its own ticket under the derived keys", VersionName(version))
+		}
+
+		// The same kind of ticket offered to a reprise node of the fleet.
+		get()
+		held = ccfg.ClientSessionCache.Get("localhost")
+		ncfg := resumeClient13(t)
+		ncfg.MaxVersion = version
+		ncfg.Session = held
+		c, s := connectAny(t, ncfg, node)
+		if s.DidResume || s.Refused != RefusedTicketInvalid {
+			t.Fatalf("%s: reprise node: resumed %v, refused %q; client %+v; held %v", VersionName(version), s.DidResume, s.Refused, c, held)
+		}
+	}
+}
+
+// connectAny makes one connection of whatever version and returns both
+// views.
+func connectAny(t *testing.T, ccfg, scfg *Config) (ConnectionState, ConnectionState) {
+	t.Helper()
+	client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+	if cerr != nil || serr != nil {
+		t.Fatalf("handshake: client %v; server %v", cerr, serr)
+	}
+	exchange(t, client, server)
+	return client.ConnectionState(), server.ConnectionState()
 }

@@ -512,6 +512,7 @@ func statusPage(cs reprise.ConnectionState, c reprise.CounterSnapshot) string {
 		{"misses", c.Misses}, {"timeouts", c.Timeouts}, {"cache_full", c.CacheFull},
 		{"cb_hits", c.CallbackHits}, {"tickets_issued", c.TicketsIssued},
 		{"ticket_resumed", c.TicketResumed}, {"psk_resumed", c.PSKResumed},
+		{"store_errors", c.StoreErrors},
 	} {
 		fmt.Fprintf(&b, "  %-16s %d\n", row.name, row.value)
 	}
