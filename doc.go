@@ -59,6 +59,8 @@
 // version (server_resume.go). Handshake code never sends alerts: it returns
 // errors that carry the alert the RFC names, and Conn sends it once.
 // Wire formats live in internal/wire, the record layer in internal/record,
-// the key schedules in internal/keysched, ticket protection and key files
-// in internal/ticket, and the cache in internal/cache.
+// the key schedules in internal/keysched, ticket protection, key files
+// and fleet-derived keys in internal/ticket, and the cache in
+// internal/cache. The Redis and bbolt session stores are packages of their
+// own (stores/redis, stores/bolt), so the core imports neither.
 package reprise

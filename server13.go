@@ -608,7 +608,10 @@ func (hs *server13) sendNewSessionTickets() error {
 		}
 		ticket, ok := hs.mintTicket(s)
 		if !ok {
-			continue // a failing store or sealer means no ticket, not a failed handshake
+			// A failing sealer means no ticket, not a failed handshake;
+			// the next would fail too, and each try may cost the store
+			// budget while the client waits.
+			break
 		}
 		nst := &wire.NewSessionTicket13{
 			Lifetime: uint32(lifetime / time.Second),
