@@ -64,6 +64,13 @@ func (c *Config) serverCacheOn() bool { return c.cacheMode() != SessionCacheOff 
 // network and are attacker-controlled. A miss is (nil, nil), never an
 // error; an error means the store failed, and the handshake goes on as a
 // full one. Implementations may forget entries at any time.
+//
+// ctx carries the call's budget, Config.StoreTimeout (100 ms by default),
+// within the handshake's context: a store that reaches over a network must
+// honour it. Whatever a store does (err, stall, panic) costs at most a full
+// handshake: reprise runs each call guarded and does not wait past the
+// budget. New sessions are Put off the handshake's critical path, so a Put
+// may still be running when the handshake has ended.
 type SessionStore interface {
 	Put(ctx context.Context, id []byte, s *Session) error
 	Get(ctx context.Context, id []byte) (*Session, error)
