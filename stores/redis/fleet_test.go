@@ -124,7 +124,7 @@ func TestFleetSurvivesRedisOutage(t *testing.T) {
 	addr, proc, _, _ := startRedis(t)
 	nodes, cfgs := fleet(t, addr, 3, func(c *reprise.Config) {
 		c.SessionTicketsDisabled = true // sessions by ID, all through Redis
-		c.StoreTimeout = 50 * time.Millisecond
+		c.StoreTimeout = 200 * time.Millisecond
 	})
 
 	// load runs `rounds` connections from each of 4 clients, spread over
