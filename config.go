@@ -216,6 +216,12 @@ type Config struct {
 	SessionCacheMode SessionCacheMode
 	// SessionStore, if set, replaces the internal in-memory cache.
 	SessionStore SessionStore
+	// StoreTimeout is the budget of each call to SessionStore, GetSession
+	// and TicketSealer, within the handshake's context; zero means 100ms.
+	// A call that errs, panics or runs out of it is a miss (reason
+	// "store-unavailable"): a full handshake, or a ticket not issued,
+	// never a failed connection.
+	StoreTimeout time.Duration
 	// SessionIDContext binds sessions to one application or configuration
 	// (SSL_CTX_set_session_id_context): a session made under another
 	// context is not resumed. At most 32 bytes.
@@ -455,6 +461,8 @@ type sharedState struct {
 	cacheMu  sync.Mutex
 	cache    *MemorySessionCache // the default internal cache, made on first use
 	tickets  *ticketState
+	// storeSlots bounds the SessionStore and TicketSealer calls in flight.
+	storeSlots storeSlots
 }
 
 // shared returns c's shared state, creating it on first use. The pointer is

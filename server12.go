@@ -151,8 +151,8 @@ func (hs *server12) runFull() error {
 	hs.t.SetHash(hs.suite.hash)
 	hs.etm = hs.hello.EncryptThenMAC && hs.suite.bulk == bulkAESCBC
 	if hs.cacheable && c.config.serverCacheOn() {
-		hs.sessionID = make([]byte, 32)
-		if _, err := readFull(c.config.rand(), hs.sessionID); err != nil {
+		var err error
+		if hs.sessionID, err = c.config.newSessionID(); err != nil {
 			return err
 		}
 	}
@@ -200,7 +200,8 @@ func (hs *server12) runFull() error {
 	}
 	// The client's Finished verified: the session is good. Cache it
 	// before our last flight goes out, so a client that reconnects the
-	// moment it reads our Finished finds it.
+	// moment it reads our Finished finds it (an external store's write is
+	// started here and not waited for: putSession).
 	session := hs.newSession()
 	if session != nil {
 		hs.storeSession(session)

@@ -244,23 +244,23 @@ func (hs *server13) selectGroup() error {
 
 // hrrCookieTag starts every HelloRetryRequest cookie's sealed contents. An
 // encoded Session starts with its format number (1), so a cookie can never
-// open as a ticket nor a ticket as a cookie, though one key ring seals both.
+// be taken for a ticket nor a ticket for a cookie.
 var hrrCookieTag = []byte("HRR1")
 
 // sendHelloRetryRequest asks the client for a share for hs.group (RFC 8446,
 // Section 4.1.4). The cookie (Section 4.2.2) carries the hash of
-// ClientHello1, sealed by the ticket keys, so the transcript can be rebuilt
-// from the second ClientHello alone: any node holding the keys can go on.
+// ClientHello1, sealed by a per-process key (hrrCookieKeys), so the
+// transcript can be rebuilt from the second ClientHello alone.
 func (hs *server13) sendHelloRetryRequest() error {
 	c, h := hs.c, hs.hello
 	ch1Hash := hashOf(hs.suite.hash, hs.helloMsg)
 	plain := slices.Concat(hrrCookieTag, binary.BigEndian.AppendUint16(nil, hs.suite.id),
 		binary.BigEndian.AppendUint16(nil, uint16(hs.group)), ch1Hash)
-	sealer, err := c.sealer()
+	keys, err := hrrCookieKeys()
 	if err != nil {
 		return wrapError(alert.InternalError, "HelloRetryRequest cookie keys", err)
 	}
-	cookie, err := sealer.SealTicket(c.config.time(), c.config.rand(), plain)
+	cookie, err := keys.Seal(c.config.rand(), plain)
 	if err != nil {
 		return wrapError(alert.InternalError, "sealing HelloRetryRequest cookie", err)
 	}
@@ -305,13 +305,13 @@ func (hs *server13) readSecondClientHello() error {
 	}
 	// The cookie must be ours and for this suite and group; the
 	// transcript so far is rebuilt from it.
-	sealer, err := c.sealer()
+	keys, err := hrrCookieKeys()
 	if err != nil {
 		return wrapError(alert.InternalError, "HelloRetryRequest cookie keys", err)
 	}
 	var plain []byte
 	if len(h2.Cookie) > 0 {
-		plain, _ = sealer.OpenTicket(c.config.time(), h2.Cookie)
+		plain, _ = keys.Open(h2.Cookie)
 	}
 	wantPrefix := slices.Concat(hrrCookieTag, binary.BigEndian.AppendUint16(nil, hs.suite.id), binary.BigEndian.AppendUint16(nil, uint16(hs.group)))
 	if len(h2.Cookie) == 0 || len(plain) != len(wantPrefix)+hs.suite.hash.Size() || !hmac.Equal(plain[:len(wantPrefix)], wantPrefix) {
@@ -619,7 +619,10 @@ func (hs *server13) sendNewSessionTickets() error {
 		}
 		ticket, ok := hs.mintTicket(s)
 		if !ok {
-			continue // a failing store or sealer means no ticket, not a failed handshake
+			// A failing sealer means no ticket, not a failed handshake;
+			// the next would fail too, and each try may cost the store
+			// budget while the client waits.
+			break
 		}
 		nst := &wire.NewSessionTicket13{
 			Lifetime: uint32(lifetime / time.Second),
@@ -644,17 +647,17 @@ func (hs *server13) sendNewSessionTickets() error {
 func (hs *server13) mintTicket(s *Session) ([]byte, bool) {
 	c, cfg := hs.c, hs.c.config
 	if !cfg.SingleUseTickets {
-		t, err := c.sealTicket(s)
+		t, err := c.sealTicket(hs.ctx, s)
 		return t, err == nil
 	}
 	id := make([]byte, 32)
 	if _, err := readFull(cfg.rand(), id); err != nil {
 		return nil, false
 	}
-	if err := cfg.store().Put(hs.ctx, id, s); err != nil {
-		hs.c.counters().countStoreError(err)
-		return nil, false
-	}
+	// The Put is off the critical path for an external store (putSession):
+	// a store that fails it costs this ticket's later resumption, not the
+	// handshake.
+	c.putSession(hs.ctx, id, s)
 	return id, true
 }
 

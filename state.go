@@ -47,6 +47,8 @@ const (
 	RefusedETM            Refusal = "etm-mismatch"         // RFC 7366: session used encrypt-then-MAC, hello does not
 	RefusedNotResumable   Refusal = "not-resumable"        // the server's per-connection hook said no
 	RefusedPSKMode        Refusal = "psk-mode-mismatch"    // TLS 1.3: no acceptable psk_key_exchange_mode
+	RefusedStoreDown      Refusal = "store-unavailable"    // the session store, GetSession or TicketSealer failed, timed out or panicked
+	RefusedStoreEntry     Refusal = "store-entry-invalid"  // the store's sealed entry failed authentication (altered, or moved from another ID)
 	RefusedServerDeclined Refusal = "server-declined"      // client view: offered, server made a full handshake
 	RefusedCertificate    Refusal = "certificate-invalid"  // client view: not offered, the session's server certificate would fail verification now
 )
@@ -193,8 +195,8 @@ type CounterSnapshot struct {
 	PSKResumed     int64            `json:"psk_resumed"`          // TLS 1.3 PSK resumptions
 	TicketsOpened  int64            `json:"tickets_opened"`       // tickets opened with the current key
 	TicketsStale   int64            `json:"tickets_opened_stale"` // tickets opened with an older key (reissued)
-	StoreErrors    int64            `json:"store_errors"`         // SessionStore calls that failed (each cost a full handshake or a session)
-	StoreTimeouts  int64            `json:"store_timeouts"`       // SessionStore calls that ran out of time
+	StoreErrors    int64            `json:"store_errors"`         // store, GetSession or TicketSealer calls that failed or panicked (each cost a full handshake or a session)
+	StoreTimeouts  int64            `json:"store_timeouts"`       // store calls that ran out of their budget (Config.StoreTimeout), counted apart from StoreErrors
 	Refusals       map[string]int64 `json:"refusals"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 )
 
 // brokenStore fails every call, with err.
@@ -43,7 +44,13 @@ func TestStoreFailuresCounted(t *testing.T) {
 				t.Fatal("resumed through a broken store")
 			}
 		}
+		// New sessions reach an external store off the handshake's
+		// critical path: wait for the two Puts to have been counted.
 		s := scfg.Counters().Snapshot()
+		for deadline := time.Now().Add(5 * time.Second); s.StoreErrors+s.StoreTimeouts < tc.wantErrors+tc.wantTimeout && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+			s = scfg.Counters().Snapshot()
+		}
 		if s.StoreErrors != tc.wantErrors || s.StoreTimeouts != tc.wantTimeout {
 			t.Errorf("%v: store errors %d, timeouts %d; want %d, %d", tc.err, s.StoreErrors, s.StoreTimeouts, tc.wantErrors, tc.wantTimeout)
 		}

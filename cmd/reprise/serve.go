@@ -27,6 +27,8 @@ import (
 	"github.com/reprise-tls/reprise"
 	"github.com/reprise-tls/reprise/metrics"
 	"github.com/reprise-tls/reprise/reprisehttp"
+	"github.com/reprise-tls/reprise/stores/bolt"
+	"github.com/reprise-tls/reprise/stores/redis"
 )
 
 const (
@@ -50,6 +52,8 @@ type serveOptions struct {
 	ticketKeys       string
 	ticketKeyFormat  string
 	ticketFormat     string
+	ticketSecret     string
+	ticketPeriod     time.Duration
 	store            string
 	verifyClient     string
 	clientCA         string
@@ -65,11 +69,13 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.sessionCache, "session-cache", "on", "server session ID cache: on or off")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", 5*time.Minute, "how long a TLS 1.2 session can be resumed")
 	fs.StringVar(&o.sessionIDContext, "session-id-context", "", "session ID context: sessions resume only within it (at most 32 bytes)")
-	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on or off")
+	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on, off, or single-use (TLS 1.3 tickets name sessions in --store, each resumed once)")
 	fs.StringVar(&o.ticketKeys, "ticket-keys", "", "ticket key file (nginx, HAProxy or Envoy format; reloaded on SIGHUP)")
 	fs.StringVar(&o.ticketKeyFormat, "ticket-key-format", "auto", "ticket key file format: auto, nginx, haproxy or envoy")
 	fs.StringVar(&o.ticketFormat, "ticket-format", "reprise", "state sealed in minted tickets: reprise, or openssl (nginx and HAProxy open them; tickets of both are always opened)")
-	fs.StringVar(&o.store, "store", "memory", "session store URL (only memory for now)")
+	fs.StringVar(&o.ticketSecret, "ticket-secret", "", "fleet secret file (one line of base64, at least 32 bytes): ticket keys derived from it and the clock, in step on every node")
+	fs.DurationVar(&o.ticketPeriod, "ticket-period", 0, "with --ticket-secret: how often the derived ticket key changes (default 12h; the same on every node)")
+	fs.StringVar(&o.store, "store", "memory", "session store: memory, redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS) or bolt:PATH; redis and bolt need --ticket-secret")
 	fs.StringVar(&o.verifyClient, "verify-client", "none", "client certificates: none, request or require")
 	fs.StringVar(&o.clientCA, "client-ca", "", "PEM file of CAs that client certificates must chain to")
 	fs.BoolVar(&o.www, "www", false, "answer HTTP requests with a page describing the connection (the default)")
@@ -186,14 +192,21 @@ func (o *serveOptions) config() (*reprise.Config, func(), error) {
 	if o.sessionIDContext != "" {
 		cfg.SessionIDContext = []byte(o.sessionIDContext)
 	}
-	ticketsOn, err := parseOnOff("tickets", o.tickets)
-	if err != nil {
+	ticketsOn := true
+	if strings.EqualFold(o.tickets, "single-use") {
+		// TLS 1.3 tickets name sessions kept in the store, each taken
+		// once; TLS 1.2 tickets stay sealed.
+		cfg.SingleUseTickets = true
+	} else if ticketsOn, err = parseOnOff("tickets", o.tickets); err != nil {
 		return nil, closeKeyLog, err
 	}
 	cfg.SessionTicketsDisabled = !ticketsOn
 	format, err := parseKeyFormat(o.ticketKeyFormat)
 	if err != nil {
 		return nil, closeKeyLog, err
+	}
+	if o.ticketKeys != "" && o.ticketSecret != "" {
+		return nil, closeKeyLog, usageErrorf("--ticket-keys and --ticket-secret exclude each other")
 	}
 	if o.ticketKeys != "" {
 		keys, err := reprise.LoadTicketKeys(o.ticketKeys, format)
@@ -202,9 +215,26 @@ func (o *serveOptions) config() (*reprise.Config, func(), error) {
 		}
 		cfg.TicketKeys = keys
 	}
-	if err := checkStore(o.store); err != nil {
+	var secret []byte
+	if o.ticketSecret != "" {
+		if secret, err = reprise.LoadFleetSecret(o.ticketSecret); err != nil {
+			return nil, closeKeyLog, fmt.Errorf("--ticket-secret: %w", err)
+		}
+		keys, err := reprise.NewDerivedTicketKeys(secret, o.ticketPeriod, 0)
+		if err != nil {
+			return nil, closeKeyLog, fmt.Errorf("--ticket-secret: %w", err)
+		}
+		cfg.TicketKeys = keys
+	} else if o.ticketPeriod != 0 {
+		return nil, closeKeyLog, usageErrorf("--ticket-period needs --ticket-secret")
+	}
+	store, closeStore, err := openStore(o.store, secret)
+	if err != nil {
 		return nil, closeKeyLog, err
 	}
+	cfg.SessionStore = store
+	closeOthers := closeKeyLog
+	closeKeyLog = func() { closeStore(); closeOthers() }
 	var pool *x509.CertPool
 	if o.clientCA != "" {
 		if pool, err = loadCAFile("client-ca", o.clientCA); err != nil {
@@ -247,14 +277,44 @@ func parseKeyFormat(s string) (reprise.TicketKeyFormat, error) {
 	return 0, usageErrorf("--ticket-key-format %q: want auto, nginx, haproxy or envoy", s)
 }
 
-// checkStore accepts the in-memory store, the only one so far; the
-// internal cache is it, so nothing needs to be set.
-func checkStore(url string) error {
-	scheme, _, _ := strings.Cut(url, ":")
-	if strings.EqualFold(scheme, "memory") {
-		return nil
+// openStore opens the session store a --store URL names: memory (the
+// internal cache; nil), redis://HOST:PORT/DB or rediss:// (stores/redis),
+// or bolt:PATH (stores/bolt). Redis and bolt entries are sealed under a
+// key derived from the fleet secret, so they need --ticket-secret.
+func openStore(url string, secret []byte) (reprise.SessionStore, func(), error) {
+	nothing := func() {}
+	scheme, rest, _ := strings.Cut(url, ":")
+	switch strings.ToLower(scheme) {
+	case "memory":
+		return nil, nothing, nil
+	case "redis", "rediss", "bolt":
+	default:
+		return nil, nothing, usageErrorf("--store %q: want memory, redis://HOST:PORT/DB, rediss://... or bolt:PATH", url)
 	}
-	return fmt.Errorf("store %q not supported yet (only memory)", url)
+	if secret == nil {
+		return nil, nothing, usageErrorf("--store %s seals sessions with a key derived from the fleet secret: give --ticket-secret FILE", scheme)
+	}
+	key := reprise.FleetStoreKey(secret)
+	if strings.EqualFold(scheme, "bolt") {
+		if rest == "" {
+			return nil, nothing, usageErrorf("--store bolt:PATH needs a path")
+		}
+		st, err := bolt.Open(rest, bolt.Options{Key: key})
+		if err != nil {
+			return nil, nothing, err
+		}
+		return st, func() { st.Close() }, nil
+	}
+	// While Redis is down go-redis logs every failed dial; one line a
+	// minute says as much.
+	redis.SetLogger(func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "reprise: serve: store: "+strings.ReplaceAll(format, "\n", " ")+"\n", args...)
+	}, time.Minute)
+	st, err := redis.Open(url, key)
+	if err != nil {
+		return nil, nothing, usageErrorf("--store: %v", err)
+	}
+	return st, func() { st.Close() }, nil
 }
 
 // server is a running `reprise serve`.
@@ -349,6 +409,10 @@ func (s *server) shutdown() {
 }
 
 func (s *server) reloadTicketKeys(info io.Writer) {
+	if s.opts.ticketSecret != "" {
+		s.printf(info, "SIGHUP: ticket keys are derived from --ticket-secret and the clock; nothing to reload\n")
+		return
+	}
 	if s.cfg.TicketKeys == nil {
 		s.printf(info, "SIGHUP: no --ticket-keys file to reload\n")
 		return
@@ -489,6 +553,8 @@ func statusPage(cs reprise.ConnectionState, c reprise.CounterSnapshot) string {
 		{"misses", c.Misses}, {"timeouts", c.Timeouts}, {"cache_full", c.CacheFull},
 		{"cb_hits", c.CallbackHits}, {"tickets_issued", c.TicketsIssued},
 		{"ticket_resumed", c.TicketResumed}, {"psk_resumed", c.PSKResumed},
+		{"store_errors", c.StoreErrors},
+		{"store_timeouts", c.StoreTimeouts},
 	} {
 		fmt.Fprintf(&b, "  %-16s %d\n", row.name, row.value)
 	}
