@@ -16,20 +16,46 @@ import (
 	"github.com/reprise-tls/reprise/internal/wire"
 )
 
-// maxHandshakeMessage bounds one handshake message. Certificate chains are
-// the largest messages we meet; 256 KiB is far beyond any real chain.
-const maxHandshakeMessage = 256 << 10
+// Handshake message size limits, checked against the declared length in
+// the 4-byte header before any of the body is buffered, so a peer cannot
+// make us hold more than this for one message before anything is
+// authenticated. maxHandshakeMessage is every message's limit, the first
+// ClientHello's included; maxCertificateMessage is Certificate's and
+// CertificateRequest's (a chain, or a list of CA names) once the version
+// is agreed. 256 KiB is far beyond any real chain.
+const (
+	maxHandshakeMessage   = 64 << 10
+	maxCertificateMessage = 256 << 10
+)
 
-// maxWarningAlerts bounds consecutive warning alerts, so a peer cannot keep
-// us reading them forever.
+// maxWarningAlerts bounds consecutive warning alerts during the handshake,
+// so a peer cannot keep us reading them forever.
 const maxWarningAlerts = 5
 
 // maxRecordsWithoutData bounds the records a Read processes in a row that
 // bring no application data but cost us work: empty application-data
-// records, and TLS 1.3 KeyUpdates (each a key derivation, and with
-// update_requested a record of our own). Without it a peer could keep Read
-// busy forever; 32 is BoringSSL's bound on consecutive KeyUpdates.
+// records, TLS 1.3 KeyUpdates (each a key derivation, and with
+// update_requested a record of our own) and NewSessionTickets, TLS 1.2
+// HelloRequests and renegotiation ClientHellos (each answered with a
+// no_renegotiation warning), and warning alerts. Without it a peer could
+// keep Read busy forever; 32 is BoringSSL's bound on consecutive
+// KeyUpdates.
 const maxRecordsWithoutData = 32
+
+// maxSkippedEarlyData bounds the 0-RTT data a server skips when it ignores
+// a ClientHello's early_data (RFC 8446, Section 4.2.10: "discarding records
+// which fail deprotection (up to the configured max_early_data_size)"). We
+// never accept early data and so configure no max_early_data_size; 16 KiB
+// is the one OpenSSL and nginx advertise by default, the most a client
+// holding one of their tickets (a shared ticket key) will send. Each
+// skipped record counts its fragment less the 17 bytes of content type and
+// AEAD tag that every TLS 1.3 record carries, and at most
+// maxSkippedEarlyRecords records are skipped, so empty records cannot make
+// the bound endless.
+const (
+	maxSkippedEarlyData    = 16 << 10
+	maxSkippedEarlyRecords = 64
+)
 
 // Conn is a TLS connection: a net.Conn whose first Read or Write runs the
 // handshake. Conn is safe for one concurrent reader and one concurrent
@@ -54,9 +80,18 @@ type Conn struct {
 	input         []byte // decrypted application data not yet returned by Read
 	readErr       error  // sticky: once reading failed, it keeps failing
 	warningAlerts int
+	// firstRecord is true until a server has read its first record, which
+	// must be a TLS handshake record (see checkFirstRecordHeader).
+	firstRecord bool
+	// skipEarly is set while a TLS 1.3 server skips the client's 0-RTT
+	// data (RFC 8446, Section 4.2.10); skippedEarly and
+	// skippedEarlyRecords count what it skipped (maxSkippedEarlyData).
+	skipEarly                         bool
+	skippedEarly, skippedEarlyRecords int
 	// recordsWithoutData counts empty application-data records and
 	// KeyUpdates since Read last returned data (maxRecordsWithoutData).
 	recordsWithoutData int
+	ticketsWithoutData int // the same for TLS 1.3 NewSessionTickets
 	// rawIn reads conn for ReadRecord, as much as has arrived at once: a
 	// flight costs one read system call, not two per record.
 	rawIn record.ReadAhead
@@ -72,6 +107,21 @@ type Conn struct {
 	recordVers uint16 // legacy_record_version for outgoing records
 
 	closed atomic.Bool
+	id     atomic.Uint64 // see ID
+
+	// fatal is the alert that ended the connection, sent or received; set
+	// once, by fail or handleAlert. After it nothing more goes on the
+	// wire (RFC 8446, Section 6.2; RFC 5246, Section 7.2.2).
+	fatal atomic.Pointer[AlertError]
+
+	// mutateOutgoing, in tests only, rewrites each handshake message we
+	// send after it entered the transcript, to play a misbehaving peer.
+	mutateOutgoing func(msg []byte) []byte
+
+	// accepted marks a server connection from Listen or NewListener,
+	// whose handshake DefaultHandshakeTimeout bounds by default.
+	accepted bool
+
 	// peerReset is set when a read found the connection reset by the
 	// peer: Close then sends no close_notify, which could only fail.
 	peerReset atomic.Bool
@@ -97,7 +147,7 @@ func Client(conn net.Conn, config *Config) *Conn {
 // Server returns a server-side TLS connection over conn. config must hold a
 // certificate or GetCertificate.
 func Server(conn net.Conn, config *Config) *Conn {
-	return &Conn{conn: conn, config: config, recordVers: VersionTLS12}
+	return &Conn{conn: conn, config: config, recordVers: VersionTLS12, firstRecord: true}
 }
 
 // LocalAddr, RemoteAddr and the deadline setters pass through to the
@@ -128,11 +178,17 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 	if c.handshakeDone.Load() {
 		return nil
 	}
+	if d := c.handshakeTimeout(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { c.conn.Close() })
 		defer stop()
 	}
 
+	start := time.Now()
 	var err error
 	if c.isClient {
 		err = c.clientHandshake(ctx)
@@ -140,22 +196,120 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		err = c.serverHandshake(ctx)
 	}
 	if err == nil {
+		err = c.verifyConnection()
+	}
+	if err == nil {
 		err = c.flush()
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("tls: handshake interrupted: %w", ctx.Err())
-		} else if a, ok := alertFor(err); ok {
-			c.sendAlert(a)
-			err = &AlertError{Alert: a, Err: err}
+		} else {
+			err = c.fail(err)
 		}
 		c.handshakeErr = err
 		c.countHandshakeFailure()
+		c.onHandshake(start, err)
 		return err
 	}
 	c.handshakeDone.Store(true)
 	c.countHandshakeSuccess()
+	c.onHandshake(start, nil)
 	return nil
+}
+
+// ---- fatal errors: the one way out ------------------------------------
+
+// fail is the one way out for every fatal error, during the handshake and
+// after it (Read, Write, KeyUpdate, post-handshake messages). The first
+// fatal error ends the connection: its alert is sent once, here and
+// nowhere else, the connection is marked broken so that nothing more goes
+// on the wire (RFC 8446, Section 6.2: "Upon transmission or receipt of a
+// fatal alert message, both parties MUST immediately close the connection
+// [...] without sending or receiving any additional data"; RFC 5246,
+// Section 7.2.2), and the caller gets an *AlertError naming the alert. A
+// received fatal alert (handleAlert) marks the connection the same way.
+// Transport failures and cancellations send nothing and are returned as
+// they are; so is nil.
+//
+// The caller must not hold outMu (use failLocked); holding inMu is fine.
+func (c *Conn) fail(err error) error {
+	ae, send := c.markFatal(err)
+	if ae == nil {
+		return err
+	}
+	if send {
+		c.outMu.Lock()
+		c.sendFatalAlertLocked(ae.Alert)
+		c.outMu.Unlock()
+	}
+	return ae
+}
+
+// failLocked is fail for a caller that holds outMu.
+func (c *Conn) failLocked(err error) error {
+	ae, send := c.markFatal(err)
+	if ae == nil {
+		return err
+	}
+	if send {
+		c.sendFatalAlertLocked(ae.Alert)
+	}
+	return ae
+}
+
+// markFatal records err as the connection's fatal error unless one is
+// already recorded, and says whether its alert is ours to send. It
+// returns nil for errors that end nothing by themselves.
+func (c *Conn) markFatal(err error) (ae *AlertError, send bool) {
+	if err == nil {
+		return nil, false
+	}
+	if prev := c.fatal.Load(); prev != nil {
+		return prev, false // the connection ended already; say how
+	}
+	if errors.As(err, &ae) {
+		// A received alert, or one already sent.
+		if !c.fatal.CompareAndSwap(nil, ae) {
+			return c.fatal.Load(), false
+		}
+		return ae, false
+	}
+	if c.handshakeDone.Load() && !carriesAlert(err) {
+		// After the handshake every error we find is built with its
+		// alert; anything else came from the transport, or is the
+		// caller's misuse, and ends nothing by itself.
+		return nil, false
+	}
+	a, ok := alertFor(err)
+	if !ok {
+		return nil, false
+	}
+	ae = &AlertError{Alert: a, Err: err}
+	if !c.fatal.CompareAndSwap(nil, ae) {
+		return c.fatal.Load(), false
+	}
+	return ae, true
+}
+
+// sendFatalAlertLocked writes the fatal alert a, after any handshake
+// messages still queued (the peer needs them to read the alert, e.g. a
+// ServerHello before an alert under the handshake keys), and then closes
+// the write side for good. Only fail calls it.
+func (c *Conn) sendFatalAlertLocked(a alert.Alert) {
+	c.traceAlert(true, a)
+	c.buffering = false
+	if c.writeErr != nil && len(c.sendBuf) > 0 {
+		// The transport failed in the middle of a flight; nothing more
+		// can be said on it.
+		return
+	}
+	// A record-layer error (say an exhausted sequence number) may
+	// still leave room for the alert; a failed transport does not, and
+	// the write fails harmlessly.
+	c.writeErr = nil
+	c.writeRecordLocked(record.Alert, []byte{2, byte(a)})
+	c.writeErr = c.fatal.Load()
 }
 
 // ---- reading records -------------------------------------------------
@@ -164,13 +318,31 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 // contents: handshake bytes to c.hand, application data to c.input. It
 // returns the record's type. Alerts are handled here.
 func (c *Conn) readRecord() (record.ContentType, error) {
+	for {
+		typ, skipped, err := c.readRecordOnce()
+		if !skipped {
+			return typ, err
+		}
+	}
+}
+
+// readRecordOnce is readRecord for one record; skipped reports a record of
+// early data that was dropped (skipEarlyDataRecord).
+func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error) {
+	if f := c.fatal.Load(); f != nil {
+		return 0, false, f
+	}
 	if c.readErr != nil {
-		return 0, c.readErr
+		return 0, false, c.readErr
 	}
 	if c.rawIn.R == nil {
 		c.rawIn.R = c.conn
 	}
-	raw, err := record.ReadRecord(&c.rawIn, &c.rawBuf)
+	var check func([]byte) error
+	if c.firstRecord {
+		check = checkFirstRecordHeader
+	}
+	raw, err := record.ReadRecordChecked(&c.rawIn, &c.rawBuf, check)
 	if err != nil {
 		var ne net.Error
 		if !(errors.As(err, &ne) && ne.Timeout()) {
@@ -179,51 +351,170 @@ func (c *Conn) readRecord() (record.ContentType, error) {
 		if errors.Is(err, syscall.ECONNRESET) {
 			c.peerReset.Store(true)
 		}
-		return 0, err
+		return 0, false, err
+	}
+	c.firstRecord = false
+	if c.skipEarly && record.ContentType(raw[0]) == record.ApplicationData && !c.in.Encrypted() {
+		// RFC 8446, Section 4.2.10: after a HelloRetryRequest the server
+		// skips "all records with an external content type of
+		// "application_data" (indicating that they are encrypted), up to
+		// the configured max_early_data_size".
+		return 0, true, c.skipEarlyDataRecord(raw)
 	}
 	typ, data, err := c.in.Open(raw)
 	if err != nil {
+		if c.skipEarly && c.in.Encrypted() && record.IsBadRecordMAC(err) {
+			// RFC 8446, Section 4.2.10, first bullet: the server "skips
+			// past early data by attempting to deprotect received records
+			// using the handshake traffic key, discarding records which
+			// fail deprotection (up to the configured
+			// max_early_data_size)."
+			return 0, true, c.skipEarlyDataRecord(raw)
+		}
 		c.readErr = err
-		return 0, err
+		return 0, false, err
+	}
+	if c.skipEarly && typ != record.ChangeCipherSpec && (c.in.Encrypted() || typ == record.Handshake) {
+		// "Once a record is deprotected successfully, it is treated as
+		// the start of the client's second flight"; after a
+		// HelloRetryRequest the second ClientHello ends the early data.
+		// The compatibility change_cipher_spec, never protected (Section
+		// 5), may come before the early data and ends nothing.
+		c.skipEarly = false
 	}
 	if typ != record.Alert {
 		c.warningAlerts = 0
 	}
 	switch typ {
 	case record.Alert:
-		return typ, c.handleAlert(data)
+		return typ, false, c.handleAlert(data)
 	case record.ChangeCipherSpec:
 		// RFC 5246, Section 7.1: the message is a single byte of value 1.
 		// RFC 8446, Section 5: any other value, or a protected one, is
 		// unexpected_message.
 		if len(data) != 1 || data[0] != 1 {
-			return typ, c.setReadErr(peerError(alert.UnexpectedMessage, "malformed change_cipher_spec"))
+			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "malformed change_cipher_spec"))
 		}
 		if len(c.hand) > 0 {
-			return typ, c.setReadErr(peerError(alert.UnexpectedMessage, "change_cipher_spec inside a handshake message"))
+			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "change_cipher_spec inside a handshake message"))
 		}
 	case record.Handshake:
 		// RFC 8446, Section 5.1: zero-length handshake fragments MUST NOT
 		// be sent; RFC 5246 likewise forbids empty handshake records.
 		if len(data) == 0 {
-			return typ, c.setReadErr(peerError(alert.UnexpectedMessage, "empty handshake record"))
+			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "empty handshake record"))
 		}
-		if len(c.hand)+len(data) > maxHandshakeMessage+4 {
-			return typ, c.setReadErr(peerError(alert.UnexpectedMessage, "handshake message exceeds %d bytes", maxHandshakeMessage))
+		if err := c.bufferHandshake(data); err != nil {
+			return typ, false, c.setReadErr(err)
 		}
-		c.hand = append(c.hand, data...)
 	case record.ApplicationData:
 		if !c.handshakeDone.Load() {
-			return typ, c.setReadErr(peerError(alert.UnexpectedMessage, "application data before the handshake finished"))
+			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "application data before the handshake finished"))
 		}
 		if len(c.hand) > 0 {
-			return typ, c.setReadErr(peerError(alert.UnexpectedMessage, "application data inside a handshake message"))
+			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "application data inside a handshake message"))
 		}
 		c.input = data
 	default:
-		return typ, c.setReadErr(peerError(alert.UnexpectedMessage, "record of unknown type %d", typ))
+		return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "record of unknown type %d", typ))
 	}
-	return typ, nil
+	return typ, false, nil
+}
+
+// skipEarlyDataRecord drops one record of the client's early data, within
+// maxSkippedEarlyData and maxSkippedEarlyRecords. RFC 8446, Section 4.2.10
+// bounds the skipping by max_early_data_size; more is unexpected_message,
+// the alert the section names for too much early data.
+func (c *Conn) skipEarlyDataRecord(raw []byte) error {
+	c.skippedEarlyRecords++
+	c.skippedEarly += max(len(raw)-record.HeaderLen-17, 0)
+	if c.skippedEarly > maxSkippedEarlyData || c.skippedEarlyRecords > maxSkippedEarlyRecords {
+		c.skipEarly = false
+		return c.setReadErr(peerError(alert.UnexpectedMessage, "more early data than the %d bytes (%d records) we skip", maxSkippedEarlyData, maxSkippedEarlyRecords))
+	}
+	return nil
+}
+
+// checkFirstRecordHeader rejects a server's first record as soon as its
+// 5-byte header is read, unless it is a TLS handshake record: a client
+// that speaks plain HTTP, an SSLv2-format ClientHello, or any other
+// protocol would otherwise keep the connection waiting for the length its
+// first bytes happen to declare. RFC 5246, Section 6 and RFC 8446, Section
+// 5: "If a TLS implementation receives an unexpected record type, it MUST
+// terminate the connection with an "unexpected_message" alert." An SSLv2
+// ClientHello (RFC 5246, Appendix E.2) offers a version we do not speak:
+// protocol_version.
+func checkFirstRecordHeader(h []byte) error {
+	switch {
+	case record.ContentType(h[0]) == record.Handshake && h[1] == 3:
+		return nil
+	case looksLikeHTTP(h):
+		return ErrClientSpokeHTTP
+	case h[0]&0x80 != 0 && h[2] == 1:
+		// msg_length with the high bit set, then msg_type 1
+		// (client_hello): RFC 5246, Appendix E.2.
+		return peerError(alert.ProtocolVersion, "SSLv2-format ClientHello")
+	case record.ContentType(h[0]) == record.Handshake:
+		return peerError(alert.ProtocolVersion, "first record has version %d.%d", h[1], h[2])
+	}
+	return peerError(alert.UnexpectedMessage, "first record has %s, not a TLS handshake", record.ContentType(h[0]))
+}
+
+// looksLikeHTTP reports whether a record header is the start of an HTTP
+// request: an upper-case method and a space or a path (RFC 9110, Section
+// 9; RFC 9112, Section 3).
+func looksLikeHTTP(h []byte) bool {
+	for _, m := range []string{"GET /", "HEAD ", "POST ", "PUT /", "DELET", "CONNE", "OPTIO", "TRACE", "PATCH", "PRI *"} {
+		if string(h) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// bufferHandshake appends one record's handshake bytes to c.hand. RFC 8446,
+// Section 5.1 and RFC 5246, Section 6.2.1 let a message span records;
+// once a message's header is in, its declared length is checked against
+// its type's limit (maxMessageLen) and the buffer is grown once to hold
+// the whole message, not by repeated appends as its records arrive.
+func (c *Conn) bufferHandshake(data []byte) error {
+	if len(c.hand) < 4 && len(c.hand)+len(data) >= 4 {
+		var hdr [4]byte
+		n := copy(hdr[:], c.hand)
+		copy(hdr[n:], data)
+		typ, length, _ := wire.ParseHeader(hdr[:])
+		if err := c.checkMessageLen(typ, length); err != nil {
+			return err
+		}
+		if need := 4 + length; cap(c.hand) < need && len(c.hand)+len(data) < need {
+			grown := make([]byte, len(c.hand), need)
+			copy(grown, c.hand)
+			c.hand = grown
+		}
+	}
+	c.hand = append(c.hand, data...)
+	return nil
+}
+
+// maxMessageLen is the largest body we accept for a handshake message of
+// type typ: maxCertificateMessage for Certificate and CertificateRequest
+// once the version is agreed, maxHandshakeMessage for everything else.
+func (c *Conn) maxMessageLen(typ uint8) int {
+	if c.vers != 0 && (typ == wire.TypeCertificate || typ == wire.TypeCertificateRequest) {
+		return maxCertificateMessage
+	}
+	return maxHandshakeMessage
+}
+
+// checkMessageLen rejects a handshake message whose declared length
+// exceeds its type's limit. The message is well formed but longer than we
+// can decode: decode_error, the alert RFC 8446, Section 6.2 names for a
+// message that "cannot be decoded" (BoringSSL and OpenSSL send it too).
+func (c *Conn) checkMessageLen(typ uint8, length int) error {
+	if limit := c.maxMessageLen(typ); length > limit {
+		return peerError(alert.DecodeError, "%s of %d bytes exceeds the %d-byte limit", msgName(typ), length, limit)
+	}
+	return nil
 }
 
 func (c *Conn) setReadErr(err error) error {
@@ -247,13 +538,22 @@ func (c *Conn) handleAlert(data []byte) error {
 	// user_canceled is fatal, whatever its level says.
 	warning := level == 1 && (c.vers != VersionTLS13 || desc == alert.UserCanceled)
 	if warning {
+		if c.handshakeDone.Load() {
+			// After the handshake warnings share the bound on records
+			// that bring Read no data, however they are interleaved.
+			return c.countRecordWithoutData("warning alerts")
+		}
 		c.warningAlerts++
 		if c.warningAlerts > maxWarningAlerts {
 			return c.setReadErr(peerError(alert.UnexpectedMessage, "too many warning alerts"))
 		}
 		return nil
 	}
-	return c.setReadErr(&AlertError{Alert: desc, Received: true})
+	// RFC 8446, Section 6.2: on receipt of a fatal alert nothing more is
+	// sent, not even close_notify.
+	ae := &AlertError{Alert: desc, Received: true}
+	c.fatal.CompareAndSwap(nil, ae)
+	return c.setReadErr(ae)
 }
 
 // readHandshakeMsg returns the next complete handshake message, header
@@ -265,8 +565,8 @@ func (c *Conn) readHandshakeMsg() ([]byte, error) {
 	defer c.inMu.Unlock()
 	for {
 		if typ, n, ok := wire.ParseHeader(c.hand); ok {
-			if n > maxHandshakeMessage {
-				return nil, c.setReadErr(peerError(alert.UnexpectedMessage, "handshake message type %d of %d bytes exceeds the limit", typ, n))
+			if err := c.checkMessageLen(typ, n); err != nil {
+				return nil, c.setReadErr(err)
 			}
 			if len(c.hand) >= 4+n {
 				// The message keeps its place in c.hand's array: later
@@ -421,6 +721,9 @@ func (c *Conn) writeHandshakeMsg(msg []byte) error {
 	}
 	c.buffering = true
 	c.traceMessage(true, msg)
+	if c.mutateOutgoing != nil {
+		msg = c.mutateOutgoing(msg)
+	}
 	c.pendingHS = append(c.pendingHS, msg...)
 	return nil
 }
@@ -435,36 +738,16 @@ func (c *Conn) writeChangeCipherSpec() error {
 	return err
 }
 
-// sendAlert writes an alert now. Fatal alerts end the write side.
-func (c *Conn) sendAlert(a alert.Alert) error {
-	c.outMu.Lock()
-	defer c.outMu.Unlock()
-	return c.sendAlertLocked(a)
-}
-
-func (c *Conn) sendAlertLocked(a alert.Alert) error {
-	level := byte(2)
-	switch a {
-	case alert.CloseNotify, alert.UserCanceled:
-		level = 1
-	case alert.NoRenegotiation:
-		if c.vers != VersionTLS13 {
-			level = 1
-		}
+// sendWarningLocked writes a warning alert now: close_notify, or a TLS 1.2
+// no_renegotiation. Fatal alerts leave only through fail. Nothing is sent
+// once the connection has ended with a fatal alert.
+func (c *Conn) sendWarningLocked(a alert.Alert) error {
+	if f := c.fatal.Load(); f != nil {
+		return f
 	}
 	c.traceAlert(true, a)
 	c.buffering = false
-	if c.writeErr != nil && len(c.sendBuf) > 0 {
-		return c.writeErr
-	}
-	saved := c.writeErr
-	c.writeErr = nil
-	_, err := c.writeRecordLocked(record.Alert, []byte{level, byte(a)})
-	if saved != nil {
-		c.writeErr = saved
-	} else if level == 2 {
-		c.writeErr = fmt.Errorf("tls: connection ended by alert %s", a)
-	}
+	_, err := c.writeRecordLocked(record.Alert, []byte{1, byte(a)})
 	return err
 }
 
@@ -477,6 +760,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
+	if f := c.fatal.Load(); f != nil {
+		return 0, f
+	}
 	if c.closeSent {
 		return 0, errors.New("tls: write after CloseWrite")
 	}
@@ -493,19 +779,19 @@ func (c *Conn) Write(b []byte) (int, error) {
 		m, err := c.writeRecordLocked(record.ApplicationData, chunk)
 		n += m
 		if err != nil {
-			return n, err
+			return n, c.failLocked(err)
 		}
 		b = b[len(chunk):]
 		// Write large buffers out in pieces so one Write does not
 		// hold a whole copy of b.
 		if len(c.sendBuf) >= 4*record.MaxPlaintext {
 			if err := c.flushLocked(); err != nil {
-				return n, err
+				return n, c.failLocked(err)
 			}
 		}
 	}
 	c.buffering = false
-	return n, c.flushLocked()
+	return n, c.failLocked(c.flushLocked())
 }
 
 // Read reads application data, running the handshake first if needed.
@@ -521,42 +807,36 @@ func (c *Conn) Read(b []byte) (int, error) {
 	c.inMu.Lock()
 	defer c.inMu.Unlock()
 	for len(c.input) == 0 {
-		typ, err := c.readRecord()
-		if err != nil {
-			if a, ok := alertFor(err); ok && !errors.Is(err, io.EOF) {
-				c.sendAlert(a)
-			}
-			return 0, err
-		}
-		switch typ {
-		case record.Handshake:
-			if err := c.handlePostHandshakeLocked(); err != nil {
-				if a, ok := alertFor(err); ok {
-					c.sendAlert(a)
-				}
-				c.readErr = err
-				return 0, err
-			}
-		case record.ChangeCipherSpec:
-			err := peerError(alert.UnexpectedMessage, "change_cipher_spec after the handshake")
-			c.sendAlert(alert.UnexpectedMessage)
-			c.readErr = err
-			return 0, err
-		case record.ApplicationData:
-			if len(c.input) == 0 {
-				if err := c.countRecordWithoutData("empty application data records"); err != nil {
-					if a, ok := alertFor(err); ok {
-						c.sendAlert(a)
-					}
-					return 0, err
-				}
-			}
+		if err := c.readPostHandshakeRecordLocked(); err != nil {
+			return 0, c.fail(err)
 		}
 	}
-	c.recordsWithoutData = 0
+	c.recordsWithoutData, c.ticketsWithoutData = 0, 0
 	n := copy(b, c.input)
 	c.input = c.input[n:]
 	return n, nil
+}
+
+// readPostHandshakeRecordLocked reads one record after the handshake and
+// acts on it; Read passes every error it returns to fail.
+func (c *Conn) readPostHandshakeRecordLocked() error {
+	typ, err := c.readRecord()
+	if err != nil {
+		return err
+	}
+	switch typ {
+	case record.Handshake:
+		return c.setReadErr(c.handlePostHandshakeLocked())
+	case record.ChangeCipherSpec:
+		// RFC 8446, Section 5: a change_cipher_spec after the handshake
+		// is unexpected_message; TLS 1.2 has no renegotiation here.
+		return c.setReadErr(peerError(alert.UnexpectedMessage, "change_cipher_spec after the handshake"))
+	case record.ApplicationData:
+		if len(c.input) == 0 {
+			return c.countRecordWithoutData("empty application data records")
+		}
+	}
+	return nil
 }
 
 // countRecordWithoutData counts one record that brought Read no data, and
@@ -573,8 +853,14 @@ func (c *Conn) countRecordWithoutData(what string) error {
 // that arrived after the handshake.
 func (c *Conn) handlePostHandshakeLocked() error {
 	for {
-		_, n, ok := wire.ParseHeader(c.hand)
-		if !ok || len(c.hand) < 4+n {
+		typ, n, ok := wire.ParseHeader(c.hand)
+		if !ok {
+			return nil
+		}
+		if err := c.checkMessageLen(typ, n); err != nil {
+			return err
+		}
+		if len(c.hand) < 4+n {
 			return nil
 		}
 		msg := c.hand[:4+n]
@@ -592,7 +878,13 @@ func (c *Conn) handlePostHandshakeLocked() error {
 		switch {
 		case c.isClient && msg[0] == wire.TypeHelloRequest && n == 0,
 			!c.isClient && msg[0] == wire.TypeClientHello:
-			if err := c.sendAlert(alert.NoRenegotiation); err != nil {
+			if err := c.countRecordWithoutData("renegotiation requests"); err != nil {
+				return err
+			}
+			c.outMu.Lock()
+			err := c.sendWarningLocked(alert.NoRenegotiation)
+			c.outMu.Unlock()
+			if err != nil {
 				return err
 			}
 		default:
@@ -608,7 +900,9 @@ func (c *Conn) Close() error {
 		return net.ErrClosed
 	}
 	var alertErr error
-	if c.handshakeDone.Load() && !c.peerReset.Load() {
+	// After a fatal alert, sent or received, not even close_notify
+	// follows (RFC 8446, Section 6.2).
+	if c.handshakeDone.Load() && c.fatal.Load() == nil && !c.peerReset.Load() {
 		// Do not let a peer that stopped reading hold Close forever.
 		c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		alertErr = c.closeNotify()
@@ -624,6 +918,9 @@ func (c *Conn) Close() error {
 func (c *Conn) CloseWrite() error {
 	if !c.handshakeDone.Load() {
 		return errors.New("tls: CloseWrite before the handshake finished")
+	}
+	if f := c.fatal.Load(); f != nil {
+		return f
 	}
 	if err := c.closeNotify(); err != nil {
 		return err
@@ -641,10 +938,27 @@ func (c *Conn) closeNotify() error {
 		return nil
 	}
 	c.closeSent = true
-	return c.sendAlertLocked(alert.CloseNotify)
+	return c.sendWarningLocked(alert.CloseNotify)
 }
 
 // ---- listener and dialer ---------------------------------------------
+
+// DefaultHandshakeTimeout bounds the handshake of connections accepted
+// from Listen or NewListener when Config.HandshakeTimeout is zero.
+const DefaultHandshakeTimeout = 60 * time.Second
+
+// handshakeTimeout is the bound Config.HandshakeTimeout sets on this
+// connection's handshake; 0 means none.
+func (c *Conn) handshakeTimeout() time.Duration {
+	switch d := c.config.HandshakeTimeout; {
+	case d < 0:
+		return 0
+	case d == 0 && c.accepted:
+		return DefaultHandshakeTimeout
+	default:
+		return d
+	}
+}
 
 type listener struct {
 	net.Listener
@@ -656,10 +970,14 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Server(c, l.config), nil
+	conn := Server(c, l.config)
+	conn.accepted = true
+	return conn, nil
 }
 
 // NewListener wraps inner so that Accept returns server-side *Conn values.
+// Their handshakes are bounded by Config.HandshakeTimeout, or by
+// DefaultHandshakeTimeout when it is zero.
 // It sets no socket options: TCP keep-alive and the like are inner's.
 func NewListener(inner net.Listener, config *Config) net.Listener {
 	return &listener{inner, config}
@@ -691,39 +1009,7 @@ func Dial(network, addr string, config *Config) (*Conn, error) {
 // DialWithDialer is Dial with a custom dialer; its Timeout and Deadline
 // bound the handshake too.
 func DialWithDialer(d *net.Dialer, network, addr string, config *Config) (*Conn, error) {
-	ctx := context.Background()
-	if d.Timeout != 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
-		defer cancel()
-	}
-	if !d.Deadline.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Deadline)
-		defer cancel()
-	}
-	raw, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	if config == nil {
-		config = &Config{}
-	}
-	if config.ServerName == "" && !config.InsecureSkipVerify {
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			host = addr
-		}
-		config = config.Clone()
-		config.ServerName = host
-	}
-	c := Client(raw, config)
-	c.sessionKeyAddr = addr
-	if err := c.HandshakeContext(ctx); err != nil {
-		raw.Close()
-		return nil, err
-	}
-	return c, nil
+	return dial(context.Background(), d, network, addr, config)
 }
 
 // activateReadKeys switches reading to the keys installed by the

@@ -151,6 +151,14 @@ func (c *Conn) handleNewSessionTicket13(msg []byte) error {
 	if err := nst.Unmarshal(msg); err != nil {
 		return err
 	}
+	// Tickets are bounded like the other messages that bring Read no
+	// data, with a count of their own: a server sends a batch of them
+	// right after the handshake, which should not use up the allowance
+	// for KeyUpdates.
+	c.ticketsWithoutData++
+	if c.ticketsWithoutData > maxRecordsWithoutData {
+		return peerError(alert.UnexpectedMessage, "more than %d NewSessionTickets without application data", maxRecordsWithoutData)
+	}
 	p, cfg := c.post13, c.config
 	// RFC 8446, Section 4.6.1: "The value of zero indicates that the
 	// ticket should be discarded immediately." A client that turned tickets
@@ -244,7 +252,7 @@ func (c *Conn) SendKeyUpdate(requestPeer bool) error {
 	if c.vers != VersionTLS13 || c.post13 == nil {
 		return errors.New("tls: KeyUpdate needs a TLS 1.3 connection")
 	}
-	return c.sendKeyUpdate(requestPeer)
+	return c.fail(c.sendKeyUpdate(requestPeer))
 }
 
 // sendKeyUpdate writes a KeyUpdate under the current keys, then moves to
@@ -252,6 +260,9 @@ func (c *Conn) SendKeyUpdate(requestPeer bool) error {
 func (c *Conn) sendKeyUpdate(requestPeer bool) error {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
+	if f := c.fatal.Load(); f != nil {
+		return f
+	}
 	if c.closeSent {
 		return errors.New("tls: KeyUpdate after close_notify")
 	}

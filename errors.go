@@ -20,6 +20,7 @@ const (
 	AlertCloseNotify           = alert.CloseNotify
 	AlertUnexpectedMessage     = alert.UnexpectedMessage
 	AlertBadRecordMAC          = alert.BadRecordMAC
+	AlertRecordOverflow        = alert.RecordOverflow
 	AlertHandshakeFailure      = alert.HandshakeFailure
 	AlertBadCertificate        = alert.BadCertificate
 	AlertIllegalParameter      = alert.IllegalParameter
@@ -44,7 +45,7 @@ type AlertError struct {
 	Err      error // what we found wrong; nil for a received alert
 }
 
-func (e *AlertError) Error() string {
+func (e AlertError) Error() string {
 	if e.Received {
 		return "tls: peer sent alert " + e.Alert.String()
 	}
@@ -54,7 +55,7 @@ func (e *AlertError) Error() string {
 	return "tls: sent alert " + e.Alert.String()
 }
 
-func (e *AlertError) Unwrap() error { return e.Err }
+func (e AlertError) Unwrap() error { return e.Err }
 
 // protocolError is a handshake failure whose alert was fixed where it was
 // found. Handshake code returns these; only Conn sends the alert.
@@ -97,9 +98,25 @@ var (
 	// ErrBadFinished: the peer's Finished did not verify.
 	ErrBadFinished = &protocolError{alert: alert.DecryptError, msg: "tls: peer's Finished message is wrong"}
 	// ErrBadBinder: a TLS 1.3 PSK binder did not verify (RFC 8446, Section 4.2.11).
-	ErrBadBinder       = &protocolError{alert: alert.DecryptError, msg: "tls: PSK binder does not verify"}
-	errNoRenegotiation = errors.New("tls: renegotiation is not supported")
+	ErrBadBinder = &protocolError{alert: alert.DecryptError, msg: "tls: PSK binder does not verify"}
+	// ErrFinishedLength: the peer's Finished is not as long as verify_data
+	// (RFC 8446, Section 4.4.4; RFC 5246, Section 7.4.9), a message that
+	// cannot be decoded (decode_error, RFC 8446, Section 6.2); a
+	// right-length verify_data that does not match is ErrBadFinished.
+	ErrFinishedLength = &protocolError{alert: alert.DecodeError, msg: "tls: peer's Finished has the wrong length"}
+	// ErrClientSpokeHTTP: a server's first bytes were an HTTP request, not
+	// a TLS record. It is returned, wrapped in an AlertError for
+	// unexpected_message, as soon as the 5-byte record header is read.
+	ErrClientSpokeHTTP = &protocolError{alert: alert.UnexpectedMessage, msg: "tls: client spoke HTTP to a TLS port"}
 )
+
+// carriesAlert reports whether err was built with the alert it calls for.
+func carriesAlert(err error) bool {
+	var pe *protocolError
+	var we *wire.Error
+	var re *record.Error
+	return errors.As(err, &pe) || errors.As(err, &we) || errors.As(err, &re)
+}
 
 // alertFor maps a handshake error to the alert we send for it. It returns
 // false when no alert should be sent: the transport failed or the caller

@@ -309,9 +309,7 @@ func TestRecordsWithoutDataBounded(t *testing.T) {
 			}
 			server.Write([]byte("c"))
 			_, err := client.Read(buf)
-			if a, ok := alertFor(err); !ok || a != AlertUnexpectedMessage {
-				t.Fatalf("client: got %v, want unexpected_message", err)
-			}
+			wantAlert(t, "client", err, AlertUnexpectedMessage, false)
 			// The client told the server.
 			_, err = server.Read(buf)
 			wantAlert(t, "server", err, AlertUnexpectedMessage, true)
@@ -327,9 +325,7 @@ func TestKeyUpdateNotAtRecordEnd(t *testing.T) {
 	client.flushLocked()
 	client.outMu.Unlock()
 	_, err := server.Read(make([]byte, 1))
-	if a, ok := alertFor(err); !ok || a != AlertUnexpectedMessage {
-		t.Fatalf("server: want unexpected_message, got %v", err)
-	}
+	wantAlert(t, "server", err, AlertUnexpectedMessage, false)
 }
 
 func TestSendKeyUpdateTLS12(t *testing.T) {

@@ -69,9 +69,15 @@ func (c *Conn) writeMsg(t *transcript, m marshaler) ([]byte, error) {
 }
 
 // checkFinished compares a peer's verify_data with the expected value in
-// constant time.
+// constant time. A body of the wrong length is a decode_error (RFC 8446,
+// Sections 4.4.4 and 6.2: verify_data is exactly Hash.length bytes in TLS
+// 1.3, verify_data_length, 12, in TLS 1.2); only a right-length value that
+// does not match is decrypt_error.
 func checkFinished(got, want []byte) error {
-	if len(got) != len(want) || subtle.ConstantTimeCompare(got, want) != 1 {
+	if len(got) != len(want) {
+		return ErrFinishedLength
+	}
+	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrBadFinished
 	}
 	return nil

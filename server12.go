@@ -41,7 +41,7 @@ type server12 struct {
 
 func (hs *server12) run(helloMsg []byte) error {
 	c := hs.c
-	hs.t = newTranscript(c.config.ClientAuth.requests())
+	hs.t = newTranscript(c.config.clientAuth().requests())
 	hs.t.add(helloMsg)
 	if err := hs.processClientHello(); err != nil {
 		return err
@@ -103,7 +103,7 @@ func (hs *server12) processClientHello() error {
 	if c.config.supportsVersion(VersionTLS13) {
 		copy(hs.serverRandom[24:], downgradeTLS12)
 	}
-	hs.cacheable = c.config.AllowNewSession == nil || c.config.AllowNewSession(clientHelloInfo(h))
+	hs.cacheable = c.config.AllowNewSession == nil || c.config.AllowNewSession(c.clientHelloInfo(hs.ctx, h))
 	return nil
 }
 
@@ -155,8 +155,8 @@ func (hs *server12) runFull() error {
 	hs.t.SetHash(hs.suite.hash)
 	hs.etm = hs.hello.EncryptThenMAC && hs.suite.bulk == bulkAESCBC
 	if hs.cacheable && c.config.serverCacheOn() {
-		hs.sessionID = make([]byte, 32)
-		if _, err := readFull(c.config.rand(), hs.sessionID); err != nil {
+		var err error
+		if hs.sessionID, err = c.config.newSessionID(); err != nil {
 			return err
 		}
 	}
@@ -164,14 +164,14 @@ func (hs *server12) runFull() error {
 	if err := hs.sendServerHello(); err != nil {
 		return err
 	}
-	if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: hs.cert.Chain}); err != nil {
+	if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: hs.cert.Certificate}); err != nil {
 		return err
 	}
 	kx, err := hs.sendServerKeyExchange()
 	if err != nil {
 		return err
 	}
-	if c.config.ClientAuth.requests() {
+	if c.config.clientAuth().requests() {
 		if err := hs.sendCertificateRequest(); err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (hs *server12) runFull() error {
 		return err
 	}
 
-	if c.config.ClientAuth.requests() {
+	if c.config.clientAuth().requests() {
 		if err := hs.readClientCertificate(); err != nil {
 			return err
 		}
@@ -204,7 +204,8 @@ func (hs *server12) runFull() error {
 	}
 	// The client's Finished verified: the session is good. Cache it
 	// before our last flight goes out, so a client that reconnects the
-	// moment it reads our Finished finds it.
+	// moment it reads our Finished finds it (an external store's write is
+	// started here and not waited for: putSession).
 	session := hs.newSession()
 	if session != nil {
 		hs.storeSession(session)
@@ -228,22 +229,33 @@ func (hs *server12) runFull() error {
 // selectSuiteAndCertificate picks, in our order of preference, the first
 // suite the client offers for which we hold a suitable certificate.
 func (hs *server12) selectSuiteAndCertificate() error {
-	certs, err := hs.c.serverCertificate(hs.hello)
+	certs, err := hs.c.serverCertificate(hs.ctx, hs.hello)
 	if err != nil {
 		return err
 	}
 	if _, ok := firstCommonGroup(hs.c.config.curves(false), hs.hello.SupportedGroups); !ok && len(hs.hello.SupportedGroups) > 0 {
 		return peerError(alert.HandshakeFailure, "no key exchange group in common")
 	}
+	// Every suite we offer signs its ServerKeyExchange. RFC 9155, Section
+	// 4: "Servers MUST NOT include MD5 and SHA-1 in ServerKeyExchange
+	// messages. If no other signature algorithms are available (for
+	// example, if the client does not send a signature_algorithms
+	// extension), the server MUST abort the handshake with a
+	// handshake_failure alert or select a different cipher suite." (RFC
+	// 5246, Section 7.4.1.4.1 had the server assume SHA-1 instead.) A
+	// resumption signs nothing and does not get here.
+	if len(hs.hello.SignatureAlgorithms) == 0 {
+		return peerError(alert.HandshakeFailure, "TLS 1.2 ClientHello without signature_algorithms (RFC 9155)")
+	}
 	for _, s := range hs.c.config.suites(false) {
 		if !slices.Contains(hs.hello.CipherSuites, s.id) {
 			continue
 		}
 		for _, cert := range certs {
-			if cert.PrivateKey == nil || !suiteFitsKey(s, cert.PrivateKey.Public()) || !certCurveOffered(cert, hs.hello.SupportedGroups) {
+			if certSigner(cert) == nil || !suiteFitsKey(s, certSigner(cert).Public()) || !certCurveOffered(cert, hs.hello.SupportedGroups) {
 				continue
 			}
-			if _, err := selectSignatureScheme(cert.PrivateKey.Public(), hs.hello.SignatureAlgorithms, false); err != nil {
+			if _, err := selectSignatureScheme(certSigner(cert).Public(), hs.hello.SignatureAlgorithms, false); err != nil {
 				continue
 			}
 			hs.suite, hs.cert = s, cert
@@ -257,7 +269,7 @@ func (hs *server12) selectSuiteAndCertificate() error {
 // certCurveOffered: RFC 8422, Section 5.1.1: in TLS 1.2 supported_groups
 // also limits the curves of the server's ECDSA certificate.
 func certCurveOffered(cert *Certificate, groups []uint16) bool {
-	k, ok := cert.PrivateKey.Public().(*ecdsa.PublicKey)
+	k, ok := certSigner(cert).Public().(*ecdsa.PublicKey)
 	if !ok || len(groups) == 0 {
 		return true
 	}
@@ -322,14 +334,14 @@ func (hs *server12) sendServerKeyExchange() (keyExchange, error) {
 	}
 	c.state.CurveID = group
 	ske := &wire.ServerKeyExchangeECDHE{Group: uint16(group), PublicKey: kx.share()}
-	scheme, err := selectSignatureScheme(hs.cert.PrivateKey.Public(), hs.hello.SignatureAlgorithms, false)
+	scheme, err := selectSignatureScheme(certSigner(hs.cert).Public(), hs.hello.SignatureAlgorithms, false)
 	if err != nil {
 		return nil, err
 	}
 	// RFC 8422, Section 5.4: the signature covers both randoms and the
 	// ServerECDHParams.
 	signed := slices.Concat(hs.hello.Random, hs.serverRandom, ske.Params())
-	sig, err := sign(c.config.rand(), hs.cert.PrivateKey, scheme, signed)
+	sig, err := sign(c.config.rand(), certSigner(hs.cert), scheme, signed)
 	if err != nil {
 		return nil, wrapError(alert.InternalError, "signing ServerKeyExchange", err)
 	}
@@ -357,13 +369,13 @@ func (hs *server12) readClientCertificate() error {
 	if _, err := c.readMsg(hs.t, wire.TypeCertificate, cert); err != nil {
 		return err
 	}
-	if len(cert.Certificates) == 0 && c.config.ClientAuth.requires() {
+	if len(cert.Certificates) == 0 && c.config.clientAuth().requires() {
 		// RFC 5246, Section 7.4.6: a server that requires a certificate
 		// MAY end the handshake with handshake_failure.
 		return peerError(alert.HandshakeFailure, "client sent no certificate, and one is required")
 	}
 	hs.peerChain = cert.Certificates
-	return c.verifyPeerChain(cert.Certificates, c.config.ClientAuth.verifies())
+	return c.verifyPeerChain(cert.Certificates, c.config.clientAuth().verifies())
 }
 
 func (hs *server12) readClientKeyExchange(kx keyExchange) error {
@@ -427,6 +439,7 @@ func (hs *server12) readChangeCipherSpecAndFinished() error {
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
 	}
+	c.noteFinished12(fin.VerifyData)
 	return checkFinished(fin.VerifyData, want)
 }
 
@@ -437,6 +450,7 @@ func (hs *server12) sendChangeCipherSpecAndFinished() error {
 	}
 	c.activateWriteKeys()
 	verify := hs.prf().Finished(false, hs.t.Sum())
+	c.noteFinished12(verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
 	return err
 }
@@ -448,21 +462,22 @@ func (hs *server12) newSession() *Session {
 		return nil
 	}
 	c := hs.c
+	peerCerts, certs := clientLeafOnly(hs.peerChain, c.state.PeerCertificates)
 	return &Session{
 		version:     VersionTLS12,
 		cipherSuite: hs.suite.id,
 		secret:      hs.master,
 		ems:         hs.ems,
 		etm:         hs.etm,
-		verified:    len(hs.peerChain) > 0 && c.config.ClientAuth.verifies(),
+		verified:    len(hs.peerChain) > 0 && c.config.clientAuth().verifies(),
 		id:          hs.sessionID,
 		idContext:   c.config.SessionIDContext,
 		created:     c.config.time(),
 		lifetime:    c.config.sessionTimeout(),
 		serverName:  hs.hello.ServerName,
 		alpn:        hs.alpn,
-		peerCerts:   hs.peerChain,
-		certs:       c.state.PeerCertificates,
+		peerCerts:   peerCerts,
+		certs:       certs,
 	}
 }
 

@@ -26,7 +26,7 @@ type Session struct {
 	lifetime    time.Duration
 	serverName  string
 	alpn        string
-	peerCerts   [][]byte // DER, leaf first
+	peerCerts   [][]byte // DER, leaf first; a server keeps only the leaf (clientLeafOnly)
 	ageAdd      uint32   // TLS 1.3 ticket_age_add
 	maxEarly    uint32   // TLS 1.3 max_early_data_size
 	ticket      []byte   // client side: the ticket (TLS 1.2) or PSK identity (TLS 1.3) to offer
@@ -39,6 +39,26 @@ type Session struct {
 	// Extra is application data carried with the session, as crypto/tls's
 	// SessionState.Extra. It is sealed into tickets: keep it small.
 	Extra []byte
+}
+
+// clientLeafOnly is what a server keeps of a client's certificate chain in
+// the sessions it caches and seals into tickets: the leaf alone, verified
+// or not. Resumption needs no more: the checks a resumed handshake makes
+// in place of verification (clientAuthSatisfiedBy) read only the leaf's
+// validity, and ConnectionState.PeerCertificates of a resumed connection
+// shows the leaf. Keeping the chain would let clients that send long
+// chains pin their size in the cache for a session's lifetime. The leaf
+// gets slices of its own, so that nothing of the rest of the chain stays
+// reachable through it.
+func clientLeafOnly(chain [][]byte, certs []*x509.Certificate) ([][]byte, []*x509.Certificate) {
+	if len(chain) == 0 {
+		return nil, nil
+	}
+	leaf := [][]byte{chain[0]}
+	if len(certs) == 0 || len(chain) != len(certs) {
+		return leaf, nil // parsed on demand by PeerCertificates
+	}
+	return leaf, []*x509.Certificate{certs[0]}
 }
 
 // Version returns the protocol version the session was made with.
@@ -253,14 +273,19 @@ func (s *Session) MarshalPEM() ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: pemSessionType, Bytes: der}), nil
 }
 
-// ParseSessionPEM decodes a session written by MarshalPEM.
+// ParseSessionPEM decodes a session written by MarshalPEM, or an "SSL
+// SESSION PARAMETERS" file from OpenSSL (see UnmarshalOpenSSLSession; its
+// server name is the one recorded, if any).
 func ParseSessionPEM(data []byte) (*Session, error) {
 	b, _ := pem.Decode(data)
 	if b == nil {
 		return nil, errors.New("tls: no PEM block in session file")
 	}
+	if b.Type == PEMOpenSSLSessionType {
+		return UnmarshalOpenSSLSession(b.Bytes, "")
+	}
 	if b.Type != pemSessionType {
-		return nil, errors.New("tls: session file holds a " + b.Type + " block, want " + pemSessionType)
+		return nil, errors.New("tls: session file holds a " + b.Type + " block, want " + pemSessionType + " or " + PEMOpenSSLSessionType)
 	}
 	s := new(Session)
 	if err := s.UnmarshalBinary(b.Bytes); err != nil {

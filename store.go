@@ -3,6 +3,7 @@ package reprise
 import (
 	"container/list"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -63,11 +64,24 @@ func (c *Config) serverCacheOn() bool { return c.cacheMode() != SessionCacheOff 
 // network and are attacker-controlled. A miss is (nil, nil), never an
 // error; an error means the store failed, and the handshake goes on as a
 // full one. Implementations may forget entries at any time.
+//
+// ctx carries the call's budget, Config.StoreTimeout (100 ms by default),
+// within the handshake's context: a store that reaches over a network must
+// honour it. Whatever a store does (err, stall, panic) costs at most a full
+// handshake: reprise runs each call guarded and does not wait past the
+// budget. New sessions are Put off the handshake's critical path, so a Put
+// may still be running when the handshake has ended.
 type SessionStore interface {
 	Put(ctx context.Context, id []byte, s *Session) error
 	Get(ctx context.Context, id []byte) (*Session, error)
 	Delete(ctx context.Context, id []byte) error
 }
+
+// ErrStoreEntryInvalid is what a SessionStore returns from Get or Take
+// for an entry that fails authentication: altered, truncated, sealed under
+// another key or moved from another ID. The handshake goes on in full and
+// explains it as "store-entry-invalid", apart from store outages.
+var ErrStoreEntryInvalid = errors.New("reprise: session store entry failed authentication")
 
 // SessionTaker is implemented by stores that can get and delete an entry
 // atomically, which single-use TLS 1.3 tickets need: two connections must
@@ -85,16 +99,34 @@ type MemorySessionCache struct {
 	now      func() time.Time
 }
 
+// DefaultMaxCachedSessionBytes is the byte budget of a MemorySessionCache,
+// and of the internal cache unless Config.MaxCachedSessionBytes says
+// otherwise: room for the default 20480 sessions with client certificates
+// of a typical size (a server keeps only the client's leaf, see
+// clientLeafOnly), while clients that send huge certificates cannot make
+// the cache hold more than this.
+const DefaultMaxCachedSessionBytes = 64 << 20
+
 // NewMemorySessionCache returns a cache holding at most maxEntries sessions
-// (zero means 20480).
+// (zero means 20480) within DefaultMaxCachedSessionBytes.
 func NewMemorySessionCache(maxEntries int) *MemorySessionCache {
 	return newMemorySessionCache(maxEntries, false, nil, nil, time.Now)
 }
 
 func newMemorySessionCache(maxEntries int, noAutoClear bool, onRemove func(*Session), counters *Counters, now func() time.Time) *MemorySessionCache {
+	return newMemorySessionCacheBudget(maxEntries, 0, noAutoClear, onRemove, counters, now)
+}
+
+// newMemorySessionCacheBudget makes a cache; maxBytes 0 means
+// DefaultMaxCachedSessionBytes, and a negative value no byte budget.
+func newMemorySessionCacheBudget(maxEntries int, maxBytes int64, noAutoClear bool, onRemove func(*Session), counters *Counters, now func() time.Time) *MemorySessionCache {
+	if maxBytes == 0 {
+		maxBytes = DefaultMaxCachedSessionBytes
+	}
 	m := &MemorySessionCache{onRemove: onRemove, counters: counters, now: now}
 	m.c = cache.New[*Session](cache.Options{
 		MaxEntries:  maxEntries,
+		MaxBytes:    maxBytes,
 		NoAutoClear: noAutoClear,
 		OnRemove: func(_ string, v any, why cache.RemoveReason) {
 			if why == cache.Evicted && m.counters != nil {
@@ -157,7 +189,7 @@ func (c *Config) internalCache() *MemorySessionCache {
 	st.cacheMu.Lock()
 	defer st.cacheMu.Unlock()
 	if st.cache == nil {
-		st.cache = newMemorySessionCache(c.MaxCachedSessions, c.cacheMode()&SessionCacheNoAutoClear != 0,
+		st.cache = newMemorySessionCacheBudget(c.MaxCachedSessions, c.MaxCachedSessionBytes, c.cacheMode()&SessionCacheNoAutoClear != 0,
 			c.OnRemoveSession, st.counters, c.time)
 	}
 	return st.cache

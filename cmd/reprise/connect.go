@@ -35,6 +35,7 @@ type connectOptions struct {
 	reconnect int
 	sessOut   string
 	sessIn    string
+	sessFmt   string
 	send      string
 	trace     bool
 	json      bool
@@ -48,7 +49,8 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 	o.registerClient(fs)
 	fs.IntVar(&o.reconnect, "reconnect", 0, "make N more connections, each resuming the previous one's session")
 	fs.StringVar(&o.sessOut, "sess-out", "", "write the last connection's session to this file (PEM, mode 0600)")
-	fs.StringVar(&o.sessIn, "sess-in", "", "offer the session in this file on the first connection")
+	fs.StringVar(&o.sessIn, "sess-in", "", "offer the session in this file on the first connection (reprise's PEM or OpenSSL's SSL SESSION PARAMETERS)")
+	fs.StringVar(&o.sessFmt, "sess-format", sessFormatReprise, "--sess-out format: reprise, or openssl (for openssl s_client -sess_in)")
 	fs.StringVar(&o.send, "send", "", `send TEXT (\r, \n, \t escapes allowed), then print the reply`)
 	fs.BoolVar(&o.trace, "trace", false, "print each connection's handshake messages to stderr")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per connection")
@@ -67,6 +69,9 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.starttls != "" && o.starttls != "ftp" {
 		return usageErrorf("--starttls %q: only ftp is supported", o.starttls)
+	}
+	if err := checkSessFormat(o.sessFmt); err != nil {
+		return err
 	}
 	if o.trace {
 		o.traceOut = stderr
@@ -91,11 +96,7 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 	}
 	var offer *reprise.Session
 	if o.sessIn != "" {
-		data, err := os.ReadFile(o.sessIn)
-		if err != nil {
-			return fmt.Errorf("--sess-in: %w", err)
-		}
-		if offer, err = reprise.ParseSessionPEM(data); err != nil {
+		if offer, err = readSessionFile(o.sessIn, cfg.ServerName); err != nil {
 			return fmt.Errorf("--sess-in %s: %w", o.sessIn, err)
 		}
 	}
@@ -124,11 +125,7 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 		if last == nil {
 			return fmt.Errorf("--sess-out: the server gave no resumable session")
 		}
-		pemBytes, err := last.MarshalPEM()
-		if err != nil {
-			return fmt.Errorf("--sess-out: %w", err)
-		}
-		if err := writeSecretFile(o.sessOut, pemBytes); err != nil {
+		if err := writeSessionFile(o.sessOut, last, o.sessFmt); err != nil {
 			return fmt.Errorf("--sess-out: %w", err)
 		}
 	}

@@ -93,6 +93,11 @@ func (e *Error) Error() string { return "tls: " + e.Msg }
 // apart by the error.
 var errBadRecordMAC = &Error{Alert: alert.BadRecordMAC, Msg: "record authentication failed"}
 
+// IsBadRecordMAC reports whether err is the failure to authenticate a
+// record, which a TLS 1.3 server skipping rejected early data treats as
+// the end of one early-data record (RFC 8446, Section 4.2.10).
+func IsBadRecordMAC(err error) bool { return err == errBadRecordMAC }
+
 // errSeqExhausted is returned once a direction has used every sequence
 // number. RFC 5246, Section 6.1: "Sequence numbers ... may not exceed
 // 2^64-1"; RFC 8446, Section 5.3: "If a TLS implementation would need to
@@ -118,6 +123,18 @@ var errSeqExhausted = &Error{Alert: alert.InternalError, Msg: "record sequence n
 // io.ErrUnexpectedEOF when it ends inside one. The content type is not
 // checked here; HalfConn.Open does that.
 func ReadRecord(r io.Reader, buf *[]byte) ([]byte, error) {
+	return ReadRecordChecked(r, buf, nil)
+}
+
+// ReadRecordChecked is ReadRecord with a check on the 5-byte header, run as
+// soon as the header is complete and before any of the fragment is read:
+// a non-nil error from check is returned at once, and the header stays in
+// *buf. A caller uses it to reject a first record that is not TLS at all
+// (plain HTTP, an SSLv2 hello) without waiting for the length its first
+// bytes happen to declare. Whatever check says, a record of an unknown
+// content type is rejected here with unexpected_message (RFC 5246,
+// Section 6; RFC 8446, Section 5), for the same reason.
+func ReadRecordChecked(r io.Reader, buf *[]byte, check func(header []byte) error) ([]byte, error) {
 	b := *buf
 	have := len(b)
 	if cap(b) < HeaderLen {
@@ -137,6 +154,16 @@ func ReadRecord(r io.Reader, buf *[]byte) ([]byte, error) {
 			}
 			return nil, err
 		}
+	}
+	if check != nil {
+		if err := check(b[:HeaderLen]); err != nil {
+			*buf = b[:have]
+			return nil, err
+		}
+	}
+	if !ContentType(b[0]).known() {
+		*buf = b[:have]
+		return nil, &Error{Alert: alert.UnexpectedMessage, Msg: "received a record of unknown " + ContentType(b[0]).String()}
 	}
 	length := int(b[3])<<8 | int(b[4])
 	if length > MaxCiphertext12 {

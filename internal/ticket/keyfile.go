@@ -31,6 +31,10 @@ const (
 	// FormatNginx256 is FormatNginx with 80-byte (AES-256) keys stated
 	// explicitly.
 	FormatNginx256
+	// FormatEnvoy is Envoy's session ticket key: 80 raw bytes, name 16 |
+	// HMAC-SHA256 key 32 | AES-256 key 32, exactly nginx's 80-byte record.
+	// See ParseEnvoy.
+	FormatEnvoy
 )
 
 func (f Format) String() string {
@@ -45,6 +49,8 @@ func (f Format) String() string {
 		return "nginx-128"
 	case FormatNginx256:
 		return "nginx-256"
+	case FormatEnvoy:
+		return "envoy"
 	}
 	return fmt.Sprintf("format-%d", int(f))
 }
@@ -156,6 +162,8 @@ func ParseKeyFile(data []byte, f Format) ([]Key, error) {
 		return ParseNginx(data, KeyFileSize256)
 	case FormatHAProxy:
 		return ParseHAProxy(data)
+	case FormatEnvoy:
+		return ParseEnvoy(data)
 	}
 	return nil, fileErr(ErrKeyFileFormat, "unknown format %v", f)
 }
@@ -252,6 +260,30 @@ func ParseNginx(data []byte, keySize int) ([]Key, error) {
 		return nil, err
 	}
 	return keys, nil
+}
+
+// ParseEnvoy parses Envoy's session ticket keys
+// (DownstreamTlsContext.session_ticket_keys, each a DataSource that "must
+// contain exactly 80 bytes of cryptographically-secure random data", for
+// example `openssl rand 80`). Envoy reads each as
+//
+//	80 bytes: name 16 | HMAC-SHA256 key 32 | AES-256 key 32
+//
+// (ServerContextConfig::SessionTicketKey: name_, hmac_key_, aes_key_),
+// which is byte for byte nginx's 80-byte ssl_session_ticket_key record: the
+// same file serves both, and a 48-byte nginx key has no Envoy form. HAProxy's
+// 80-byte lines put the AES key before the HMAC key instead. Envoy seals
+// with the first key of its list and opens with all; a file here may hold
+// several records back to back, the first current, as for nginx.
+//
+// Envoy seals BoringSSL's session encoding, not OpenSSL's, so sharing the
+// key lets reprise and Envoy recognise each other's tickets by key name
+// without resuming them (the ticket is refused as ticket-invalid).
+func ParseEnvoy(data []byte) ([]Key, error) {
+	if len(data) == 0 || len(data)%KeyFileSize256 != 0 {
+		return nil, fileErr(ErrKeyFileSize, "%d bytes, Envoy keys are exactly 80 bytes each", len(data))
+	}
+	return ParseNginx(data, KeyFileSize256)
 }
 
 // ParseHAProxy parses HAProxy's tls-ticket-keys format, as read by
@@ -354,6 +386,10 @@ func decodeHAProxyLine(line []byte) (Key, int, *KeyFileError) {
 // keys to nginx write each with MarshalKeyFile([]Key{k}, FormatNginx) and
 // list the files with keys[0]'s first.
 //
+// FormatEnvoy writes the same 80-byte records as FormatNginx256 and takes
+// 256-bit keys only; Envoy lists one key per DataSource, so write one key
+// per file for it, the current key's file first in session_ticket_keys.
+//
 // FormatHAProxy needs exactly three keys of one size (HAProxy keeps three)
 // and writes the lines keys[2], keys[0], keys[1], the inverse of ParseHAProxy:
 // HAProxy then seals with keys[0] (the penultimate line).
@@ -376,8 +412,8 @@ func MarshalKeyFile(keys []Key, f Format) ([]byte, error) {
 	bits := keys[0].Bits()
 
 	switch f {
-	case FormatNginx, FormatNginx128, FormatNginx256:
-		if (f == FormatNginx128 && bits != 128) || (f == FormatNginx256 && bits != 256) {
+	case FormatNginx, FormatNginx128, FormatNginx256, FormatEnvoy:
+		if (f == FormatNginx128 && bits != 128) || ((f == FormatNginx256 || f == FormatEnvoy) && bits != 256) {
 			return nil, fileErr(ErrKeyFileMixedSizes, "%d-bit keys in a %v file", bits, f)
 		}
 		var out []byte

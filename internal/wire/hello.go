@@ -605,11 +605,8 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 
 // unmarshalServerName decodes a ServerNameList (RFC 6066, Section 3). Entries
 // of unknown name_type are skipped, since every defined NameType uses the
-// same opaque<1..2^16-1> encoding in practice.
-//
-// Whether the name is a valid DNS name (no trailing dot, no NUL bytes,
-// RFC 6066, Section 3) is left to the handshake, which decides what to
-// answer an unacceptable name with.
+// same opaque<1..2^16-1> encoding in practice. A host_name that is not a
+// DNS host name is illegal_parameter (validHostName).
 func (m *ClientHello) unmarshalServerName(data cryptobyte.String) error {
 	const field = "ClientHello.server_name"
 	var list cryptobyte.String
@@ -627,6 +624,9 @@ func (m *ClientHello) unmarshalServerName(data cryptobyte.String) error {
 			continue
 		}
 		hostNames++
+		if !validHostName(name) {
+			return illegalErr(field)
+		}
 		m.ServerName = string(name)
 	}
 	// RFC 6066, Section 3: "The ServerNameList MUST NOT contain more than
@@ -635,6 +635,42 @@ func (m *ClientHello) unmarshalServerName(data cryptobyte.String) error {
 		return illegalErr(field)
 	}
 	return nil
+}
+
+// validHostName reports whether name is what RFC 6066, Section 3 allows in
+// a host_name: "the fully qualified DNS hostname of the server, as
+// understood by the client [...] represented as a byte string using ASCII
+// encoding without a trailing dot", internationalized names as A-labels.
+// So: dot-separated labels of 1 to 63 bytes, at most 253 bytes in all, of
+// ASCII letters, digits, hyphens, and underscores (which real host names
+// carry, though RFC 952 forbids them). A NUL byte, a trailing dot, an
+// empty label, a space, or any byte above 0x7f fails. RFC 6066 forbids IP
+// literals too; they are not rejected here, since a dotted IPv4 address is
+// indistinguishable from a numeric DNS name and clients that send one are
+// better answered by the certificate choice than by an alert.
+func validHostName(name []byte) bool {
+	if len(name) == 0 || len(name) > 253 {
+		return false
+	}
+	label := 0
+	for _, b := range name {
+		switch {
+		case b == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+			continue
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '-', b == '_':
+		default:
+			return false
+		}
+		label++
+		if label > 63 {
+			return false
+		}
+	}
+	return label > 0 // no trailing dot
 }
 
 // unmarshalPreSharedKey decodes an OfferedPsks (RFC 8446, Section 4.2.11).

@@ -32,6 +32,16 @@ func FuzzClientHello(f *testing.F) {
 		}
 		f.Add(raw)
 	}
+	// Host names that are (and are not) DNS host names, RFC 6066, Section 3.
+	for _, name := range []string{"xn--bcher-kva.example", "_srv.example", "example.com.", "a\x00b", "a..b"} {
+		m := minimalClientHello()
+		m.ServerName = name
+		raw, err := m.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, msg := range helloFuzzInputs(data) {
 			fuzzClientHelloOnce(t, msg)

@@ -251,7 +251,15 @@ func (*ClientHello) Generate(r *rand.Rand, size int) reflect.Value {
 		CompressionMethods: randBytes(1, 3),
 	}
 	if maybe() {
-		m.ServerName = string(randBytes(1, 40))
+		// A DNS host name (RFC 6066, Section 3): labels of letters.
+		name := randBytes(1, 40)
+		for i := range name {
+			name[i] = 'a' + name[i]%26
+			if i > 0 && i < len(name)-1 && name[i-1] != '.' && r.Intn(8) == 0 {
+				name[i] = '.'
+			}
+		}
+		m.ServerName = string(name)
 	}
 	m.SupportedGroups = uint16s(0, 8)
 	m.PointFormats = randBytes(0, 3)
@@ -664,6 +672,12 @@ func TestClientHelloMalformed(t *testing.T) {
 		{"server_name empty host_name", helloCHWith(helloExt(ExtServerName, helloU16Vec(hostName("")...))), dec, "ClientHello.server_name"},
 		{"server_name two host_names", helloCHWith(helloExt(ExtServerName, helloU16Vec(helloCat(hostName("a"), hostName("b"))...))), ill, "ClientHello.server_name"},
 		{"server_name trailing", helloCHWith(helloExt(ExtServerName, helloCat(helloU16Vec(hostName("a")...), []byte{0}))), dec, "ClientHello.server_name"},
+		{"server_name NUL", helloCHWith(helloExt(ExtServerName, helloU16Vec(hostName("a\x00.example")...))), ill, "ClientHello.server_name"},
+		{"server_name trailing dot", helloCHWith(helloExt(ExtServerName, helloU16Vec(hostName("example.com.")...))), ill, "ClientHello.server_name"},
+		{"server_name empty label", helloCHWith(helloExt(ExtServerName, helloU16Vec(hostName("a..b")...))), ill, "ClientHello.server_name"},
+		{"server_name space", helloCHWith(helloExt(ExtServerName, helloU16Vec(hostName("a b")...))), ill, "ClientHello.server_name"},
+		{"server_name non-ASCII", helloCHWith(helloExt(ExtServerName, helloU16Vec(hostName("b\xc3\xa9b")...))), ill, "ClientHello.server_name"},
+		{"server_name label of 64", helloCHWith(helloExt(ExtServerName, helloU16Vec(hostName(strings.Repeat("a", 64))...))), ill, "ClientHello.server_name"},
 		{"server_name truncated entry", helloCHWith(helloExt(ExtServerName, helloU16Vec(0, 0, 5, 'a'))), dec, "ClientHello.server_name"},
 		{"supported_groups empty", helloCHWith(helloExt(ExtSupportedGroups, helloU16Vec())), dec, "ClientHello.supported_groups"},
 		{"supported_groups odd", helloCHWith(helloExt(ExtSupportedGroups, helloU16Vec(0, 0x1d, 0))), dec, "ClientHello.supported_groups"},
