@@ -102,7 +102,7 @@ start_reprise() {
 	local version=$1
 	"${server_pin[@]}" "$tmp/reprise" serve --addr "127.0.0.1:$reprise_port" \
 		--cert "$tmp/cert.pem" --key "$tmp/key.pem" --min-version "$version" --max-version "$version" \
-		--ciphers TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_AES_128_GCM_SHA256 --groups x25519 \
+		--ciphers TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_AES_128_GCM_SHA256 --groups x25519 --echo \
 		>"$tmp/reprise.log" 2>&1 &
 	reprise_pid=$!
 	server_pids+=("$reprise_pid")
@@ -337,9 +337,13 @@ EOF
 		printf '%s\n\n' "$LOOP_NOTE"
 	fi
 	cat <<'EOF'
-Each server runs as one worker on one CPU: `reprise serve` under `taskset`
-(so Go's GOMAXPROCS is 1), and nginx with `worker_processes 1` (master and
-worker both counted). Both have the same ECDSA P-256 certificate,
+Each server runs as one worker on one CPU: `reprise serve --echo` under
+`taskset` (so Go's GOMAXPROCS is 1), and nginx with `worker_processes 1`
+(master and worker both counted). After the handshake each reads until the
+client's close_notify, as both do with a connection that sends no request;
+`--echo` rather than `--www`, because `--www` hands each connection to
+net/http, whose per-connection goroutine and buffers would be measured
+too. Both have the same ECDSA P-256 certificate,
 ECDHE-ECDSA-AES128-GCM-SHA256 (TLS 1.2) or TLS_AES_128_GCM_SHA256 (TLS 1.3),
 X25519 only, session tickets and a session cache on (two TLS 1.3 tickets
 after a full handshake from both; after a resumption nginx sends one and
