@@ -128,6 +128,10 @@ type Conn struct {
 	// post13 holds TLS 1.3 state needed after the handshake (KeyUpdate,
 	// NewSessionTicket); nil for TLS 1.2.
 	post13 *post13State
+
+	// early is the TLS 1.3 0-RTT state (earlydata_read.go); nil when
+	// early data is neither sent nor read.
+	early *earlyState
 }
 
 // Client returns a client-side TLS connection over conn. config must have
@@ -184,6 +188,9 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		err = c.clientHandshake(ctx)
 	} else {
 		err = c.serverHandshake(ctx)
+	}
+	if err == errEarlyDataPause {
+		return nil // ReadEarlyData returns the early data; the next Handshake finishes
 	}
 	if err == nil {
 		err = c.verifyConnection()
@@ -392,6 +399,9 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 			return typ, false, c.setReadErr(err)
 		}
 	case record.ApplicationData:
+		if c.early != nil && c.early.reading {
+			return typ, false, c.acceptEarlyDataLocked(data)
+		}
 		if !c.handshakeDone.Load() {
 			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "application data before the handshake finished"))
 		}
