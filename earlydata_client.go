@@ -81,6 +81,8 @@ func (hs *clientHello) sendEarlyData(raw []byte) error {
 	if err := c.sealPendingLocked(); err != nil {
 		return err
 	}
+	// Section 5.1: records after the first ClientHello carry 0x0303.
+	c.recordVers = VersionTLS12
 	// Appendix D.4: in compatibility mode the change_cipher_spec goes
 	// right after the ClientHello when early data follows it.
 	if len(hs.hello.SessionID) > 0 {
@@ -90,8 +92,6 @@ func (hs *clientHello) sendEarlyData(raw []byte) error {
 		}
 		e.ccs = true
 	}
-	// Section 5.1: records after the first ClientHello carry 0x0303.
-	c.recordVers = VersionTLS12
 	for data := e.toSend; len(data) > 0; {
 		chunk := data[:min(len(data), record.MaxPlaintext)]
 		if c.sendBuf, err = e.out.Seal(c.sendBuf, record.ApplicationData, VersionTLS12, chunk); err != nil {
