@@ -42,13 +42,14 @@ func (s EarlyDataStatus) String() string {
 // connection: the server skips the 0-RTT records and the handshake goes on
 // (RFC 8446, Section 4.2.10), usually as a resumption.
 const (
-	RefusedEarlyOff         Refusal = "early-data-off"    // Config.MaxEarlyData is 0
-	RefusedEarlyNoPSK       Refusal = "not-resumed"       // no PSK accepted: a full handshake
-	RefusedEarlyNotFirstPSK Refusal = "not-first-psk"     // the PSK accepted is not the client's first (Section 4.2.10)
-	RefusedEarlyTicket      Refusal = "ticket-no-early"   // the ticket allows no early data (max_early_data_size 0)
-	RefusedEarlyHRR         Refusal = "hello-retry"       // a HelloRetryRequest was needed (Section 4.1.2)
-	RefusedEarlyReplay      Refusal = "replayed"          // the anti-replay check saw this ClientHello before (Section 8)
-	RefusedEarlyClientAuth  Refusal = "client-auth-early" // the server wants a client certificate
+	RefusedEarlyOff         Refusal = "early-data-off"  // Config.MaxEarlyData is 0
+	RefusedEarlyNoPSK       Refusal = "not-resumed"     // no PSK accepted: a full handshake
+	RefusedEarlyNotFirstPSK Refusal = "not-first-psk"   // the PSK accepted is not the client's first (Section 4.2.10)
+	RefusedEarlyTicket      Refusal = "ticket-no-early" // the ticket allows no early data (max_early_data_size 0), or more than MaxEarlyData now
+
+	RefusedEarlyHRR        Refusal = "hello-retry"       // a HelloRetryRequest was needed (Section 4.1.2)
+	RefusedEarlyReplay     Refusal = "replayed"          // the anti-replay check saw this ClientHello before (Section 8)
+	RefusedEarlyClientAuth Refusal = "client-auth-early" // the server wants a client certificate
 	// Reused from resumption: RefusedCipher (the suite differs from the
 	// ticket's, Section 4.2.10 wants the same suite, not just its hash),
 	// RefusedALPN, RefusedSNI, RefusedAgeWindow (outside
@@ -161,7 +162,9 @@ func (c *Conn) decideEarlyData(hs *server13, f earlyDataFacts) earlyDecision {
 	// selected cipher suite, The selected ALPN protocol, if any". The
 	// ticket's max_early_data_size says the ticket may carry early data
 	// at all (Section 4.6.1).
-	case s.maxEarly == 0:
+	// A ticket from before MaxEarlyData was lowered allows more than the
+	// server now takes: its early data is refused, not cut short.
+	case s.maxEarly == 0 || s.maxEarly > cfg.MaxEarlyData:
 		return reject(RefusedEarlyTicket)
 	case s.cipherSuite != f.suite:
 		return reject(RefusedCipher)
@@ -257,7 +260,7 @@ func (hs *server13) installEarlyKeys() error {
 	if c.early == nil {
 		c.early = new(earlyState)
 	}
-	c.startEarlyRead(rc)
+	c.startEarlyRead(rc, hs.resumed.maxEarly)
 	return nil
 }
 

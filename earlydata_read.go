@@ -94,13 +94,15 @@ func (c *Conn) ReadEarlyData(b []byte) (int, error) {
 // installed by installHandshakeKeys13, to its early traffic keys, keeping
 // the former for after EndOfEarlyData (RFC 8446, Section 2.3: the client's
 // 0-RTT data and EndOfEarlyData are protected by client_early_traffic_secret).
-func (c *Conn) startEarlyRead(earlyIn record.Cipher) {
+func (c *Conn) startEarlyRead(earlyIn record.Cipher, maxEarly uint32) {
 	c.inMu.Lock()
 	defer c.inMu.Unlock()
 	e := c.early
 	e.hsIn = c.in.Cipher()
 	c.in.SetCipher(earlyIn)
-	e.reading, e.maxReceived = true, int(c.config.MaxEarlyData)
+	// The client may send what the ticket allowed (RFC 8446, Section
+	// 4.6.1), which decideEarlyData made sure is within MaxEarlyData.
+	e.reading, e.maxReceived = true, int(maxEarly)
 	c.skipEarly = false
 }
 
@@ -129,6 +131,12 @@ func (c *Conn) readEarlyRecordLocked() error {
 			return c.setReadCipherLocked13(e.hsIn)
 		}
 		typ, err := c.readRecord()
+		if errors.Is(err, io.EOF) {
+			// A close_notify or a closed transport before EndOfEarlyData
+			// is a truncation: io.EOF from ReadEarlyData must mean the
+			// early data is complete.
+			return fmt.Errorf("reprise: early data ended without EndOfEarlyData: %w", io.ErrUnexpectedEOF)
+		}
 		if err != nil {
 			return err
 		}

@@ -347,3 +347,27 @@ func TestEarlyDataMemoryBound(t *testing.T) {
 		t.Fatal("an expired key is not fresh again", err)
 	}
 }
+
+// TestEarlyDataTooMuch: a client that sends more than the ticket's
+// max_early_data_size gets unexpected_message (RFC 8446, Section 4.2.10);
+// a ticket allowing more than the server now takes carries no early data.
+func TestEarlyDataTooMuch(t *testing.T) {
+	scfg := earlyServerConfig(t)
+	ccfg := resumeClient13(t)
+	sess := firstSession13(t, ccfg, scfg)
+	greedy := *sess
+	greedy.maxEarly = 1 << 20
+	ccfg.ClientSessionCache = nil
+	ccfg.Session = &greedy
+	r := connectEarly(t, ccfg, scfg, bytes.Repeat([]byte{'x'}, 64<<10+1))
+	wantAlert(t, "server", r.serr, AlertUnexpectedMessage, false)
+
+	lower := scfg.Clone()
+	lower.MaxEarlyData = 1 << 10
+	ccfg.Session = sess
+	r = connectEarly(t, ccfg, lower, []byte("small"))
+	if r.cerr != nil || r.serr != nil {
+		t.Fatal(r.cerr, r.serr)
+	}
+	wantEarly(t, "server", r.server.ConnectionState(), EarlyDataRejected, RefusedEarlyTicket)
+}
