@@ -117,6 +117,9 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 //	MaxTicketAgeSkew         10 seconds
 //	AllowPSKWithoutDHE       false: TLS 1.3 resumption always with a fresh key exchange
 //	SingleUseTickets         false: TLS 1.3 tickets are sealed state
+//	MaxEarlyData             0: TLS 1.3 0-RTT early data is not accepted
+//	AntiReplay               an in-memory strike register per Config (when MaxEarlyData > 0)
+//	EarlyDataAgeWindow       3 seconds
 //	ClientSessionCache       none: a client resumes only a Session handed over
 //	ClientAuth               NoClientCert
 //	Time, Rand               time.Now, crypto/rand.Reader
