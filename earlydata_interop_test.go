@@ -1,6 +1,7 @@
 package reprise
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -144,5 +145,47 @@ func TestOpenSSLServerEarlyData(t *testing.T) {
 			t.Fatalf("s_server did not print the early data:\n%s", p.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCryptoTLSWithEarlyDataOn: crypto/tls has no 0-RTT over TCP (only its
+// QUIC API has it), so what is tested is that 0-RTT settings harm nothing:
+// a crypto/tls client resumes with a reprise server whose tickets carry
+// max_early_data_size (and sends no early data), and a reprise client that
+// asked for early data resumes with a crypto/tls server, whose tickets
+// allow none, sending none.
+func TestCryptoTLSWithEarlyDataOn(t *testing.T) {
+	scfg := earlyServerConfig(t)
+	gcfg := &tls.Config{ServerName: "localhost", RootCAs: peertest.CAPool(t), ClientSessionCache: tls.NewLRUClientSessionCache(0)}
+	for i := range 2 {
+		a, b := memPipe()
+		srv := Server(b, scfg)
+		go echoOnce(srv)
+		c := tls.Client(a, gcfg)
+		roundTrip(t, c)
+		if c.ConnectionState().DidResume != (i > 0) {
+			t.Fatalf("crypto/tls client, connection %d did not resume", i)
+		}
+		if st := srv.ConnectionState(); st.EarlyData != EarlyDataNone {
+			t.Fatalf("server %+v", st)
+		}
+	}
+
+	pc := peertest.Certs(t, peertest.ECDSAP256)
+	goSrv := &tls.Config{Certificates: []tls.Certificate{pc.TLSCertificate()}}
+	ccfg := resumeClient13(t)
+	for i := range 2 {
+		a, b := memPipe()
+		go echoOnce(tls.Server(b, goSrv))
+		c := Client(a, ccfg)
+		c.SetEarlyData([]byte("only if allowed"))
+		roundTrip(t, c)
+		st := c.ConnectionState()
+		if st.DidResume != (i > 0) || st.EarlyData != EarlyDataNone {
+			t.Fatalf("reprise client, connection %d: %+v", i, st)
+		}
+		if i > 0 && st.EarlyDataRefused != RefusedEarlyTicket {
+			t.Fatalf("reason %q", st.EarlyDataRefused)
+		}
 	}
 }
