@@ -307,17 +307,29 @@ func TestEarlyDataTicketDisallows(t *testing.T) {
 	_ = client
 }
 
-// TestEarlyDataNotFirstPSK: RFC 8446, Section 4.2.10 accepts early data
-// only under the first identity.
-func TestEarlyDataNotFirstPSK(t *testing.T) {
+// TestEarlyDataDecisionChecks: the checks a resumption already makes
+// (ALPN and SNI refuse the PSK first) and the first-identity rule, asked
+// of the decision directly (RFC 8446, Section 4.2.10).
+func TestEarlyDataDecisionChecks(t *testing.T) {
 	scfg := earlyServerConfig(t)
 	ccfg := resumeClient13(t)
 	firstSession13(t, ccfg, scfg)
-	hs := &server13{c: Server(nil, scfg), ctx: context.Background()}
 	s := ccfg.ClientSessionCache.Get("localhost")
-	d := hs.c.decideEarlyData(hs, earlyDataFacts{session: s, identity: 1, suite: s.cipherSuite})
-	if d.accept || d.refused != RefusedEarlyNotFirstPSK {
-		t.Fatalf("%+v", d)
+	hs := &server13{c: Server(nil, scfg), ctx: context.Background()}
+	base := earlyDataFacts{session: s, suite: s.cipherSuite, alpn: s.alpn, serverName: s.serverName, binder: []byte{1}}
+	for _, tc := range []struct {
+		change  func(*earlyDataFacts)
+		refused Refusal
+	}{
+		{func(f *earlyDataFacts) { f.identity = 1 }, RefusedEarlyNotFirstPSK},
+		{func(f *earlyDataFacts) { f.alpn = "h2" }, RefusedALPN},
+		{func(f *earlyDataFacts) { f.serverName = "other.example" }, RefusedSNI},
+	} {
+		f := base
+		tc.change(&f)
+		if d := hs.c.decideEarlyData(hs, f); d.accept || d.refused != tc.refused {
+			t.Fatalf("want %q, got %+v", tc.refused, d)
+		}
 	}
 }
 
