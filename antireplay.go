@@ -42,7 +42,8 @@ type MemoryStrikeRegister struct {
 	max   int
 	now   func() time.Time
 	live  map[[32]byte]time.Time // key -> expiry
-	order []strike               // in insertion order, for expiry
+	order []strike               // in insertion order, for expiry; order[head:] are live or not yet dropped
+	head  int
 }
 
 type strike struct {
@@ -92,14 +93,16 @@ func (m *MemoryStrikeRegister) Len() int {
 // order is also the order of expiry; an entry with a longer ttl only holds
 // back later ones, within max.
 func (m *MemoryStrikeRegister) expireLocked(now time.Time) {
-	i := 0
-	for ; i < len(m.order) && !now.Before(m.order[i].expiry); i++ {
-		if m.live[m.order[i].key] == m.order[i].expiry {
-			delete(m.live, m.order[i].key)
+	for ; m.head < len(m.order) && !now.Before(m.order[m.head].expiry); m.head++ {
+		if s := m.order[m.head]; m.live[s.key].Equal(s.expiry) {
+			delete(m.live, s.key)
 		}
 	}
-	if i > 0 {
-		m.order = append(m.order[:0:0], m.order[i:]...)
+	// Compact once the dropped prefix is half the slice, so each entry
+	// is copied a bounded number of times and memory follows max.
+	if m.head > 0 && m.head >= len(m.order)/2 {
+		m.order = append(m.order[:0:0], m.order[m.head:]...)
+		m.head = 0
 	}
 }
 

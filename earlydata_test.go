@@ -358,6 +358,20 @@ func TestEarlyDataMemoryBound(t *testing.T) {
 	if fresh, err := m.Strike(ctx, []byte{0}, time.Second); !fresh || err != nil {
 		t.Fatal("an expired key is not fresh again", err)
 	}
+	// A long run of handshakes, each new key living one step: what the
+	// register holds stays within its capacity.
+	m = NewMemoryStrikeRegister(4)
+	m.now = func() time.Time { return now }
+	for i := range 100000 {
+		now = now.Add(time.Millisecond)
+		key := []byte{byte(i), byte(i >> 8), byte(i >> 16), 1}
+		if _, err := m.Strike(ctx, key, 3*time.Millisecond); err != nil {
+			t.Fatalf("strike %d: %v", i, err)
+		}
+		if len(m.order) > 2*m.max+1 || len(m.live) > m.max {
+			t.Fatalf("strike %d: %d in order, %d live", i, len(m.order), len(m.live))
+		}
+	}
 }
 
 // TestEarlyDataTooMuch: a client that sends more than the ticket's
