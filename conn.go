@@ -422,9 +422,10 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 func (c *Conn) skipEarlyDataRecord(raw []byte) error {
 	c.skippedEarlyRecords++
 	c.skippedEarly += max(len(raw)-record.HeaderLen-17, 0)
-	if c.skippedEarly > maxSkippedEarlyData || c.skippedEarlyRecords > maxSkippedEarlyRecords {
+	maxData, maxRecords := c.earlySkipBounds()
+	if c.skippedEarly > maxData || c.skippedEarlyRecords > maxRecords {
 		c.skipEarly = false
-		return c.setReadErr(peerError(alert.UnexpectedMessage, "more early data than the %d bytes (%d records) we skip", maxSkippedEarlyData, maxSkippedEarlyRecords))
+		return c.setReadErr(peerError(alert.UnexpectedMessage, "more early data than the %d bytes (%d records) we skip", maxData, maxRecords))
 	}
 	return nil
 }

@@ -237,6 +237,12 @@ func (hs *server13) settleEarlyData(offered bool) {
 	if !d.accept {
 		c.state.EarlyData, c.state.EarlyDataRefused = EarlyDataRejected, d.refused
 		c.counters().early.reject(d.refused)
+		if hs.resumed != nil && hs.resumed.maxEarly > 0 {
+			if c.early == nil {
+				c.early = new(earlyState)
+			}
+			c.early.skipLimit = hs.resumed.maxEarly
+		}
 		return
 	}
 	c.state.EarlyData = EarlyDataAccepted

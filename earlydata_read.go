@@ -21,6 +21,7 @@ type earlyState struct {
 	received    int           // early data bytes received in all (≤ Config.MaxEarlyData)
 	emptyOrCCS  int           // records that brought no early data (maxRecordsWithoutData)
 	maxReceived int
+	skipLimit   uint32 // rejected: the resumed ticket's max_early_data_size, which bounds the skipping
 
 	// Client.
 	toSend []byte          // SetEarlyData's data
@@ -197,6 +198,20 @@ func (c *Conn) readAllEarlyData() error {
 		}
 	}
 	return nil
+}
+
+// earlySkipBounds is what a server skips of early data it rejects: RFC
+// 8446, Section 4.2.10 skips "up to the configured max_early_data_size",
+// so a server skips as much as the resumed ticket allowed, or when none was
+// resumed its own tickets allow (a rejected client sends that much), and at
+// least maxSkippedEarlyData.
+// Records are bounded in proportion, so empty ones cannot keep it busy.
+func (c *Conn) earlySkipBounds() (data, records int) {
+	n := int(c.config.MaxEarlyData)
+	if c.early != nil {
+		n = max(n, int(c.early.skipLimit))
+	}
+	return max(maxSkippedEarlyData, n), max(maxSkippedEarlyRecords, n/256)
 }
 
 // pausedServer13 returns the server handshake that stopped for early data,
