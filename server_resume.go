@@ -210,8 +210,10 @@ func (c *Conn) lookupSession(ctx context.Context, id []byte) (s *Session, expire
 	return nil, expired, err
 }
 
-// removeSession drops an expired session s from the store. For an
-// external store the Delete is not waited for.
+// removeSession drops an expired session s from the store and hands s,
+// which the caller already holds, to OnRemoveSession: after the Delete the
+// store no longer has it to give. For an external store the Delete is not
+// waited for.
 func (c *Conn) removeSession(ctx context.Context, id []byte, s *Session) {
 	cfg := c.config
 	if m := cfg.memoryStore(); m != nil {
