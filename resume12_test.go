@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reprise-tls/reprise/internal/peertest"
+	"github.com/reprise-tls/reprise/internal/ticket"
 	"github.com/reprise-tls/reprise/internal/wire"
 )
 
@@ -562,9 +563,9 @@ func TestConcurrentResumption(t *testing.T) {
 	}
 }
 
-func mustRing(t *testing.T, keys []ticketKey) *ticketRing {
+func mustRing(t *testing.T, keys []ticket.Key) *ticket.Ring {
 	t.Helper()
-	r, err := newTicketRing(keys)
+	r, err := ticket.NewRing(keys)
 	if err != nil {
 		t.Fatal(err)
 	}

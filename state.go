@@ -247,8 +247,6 @@ func (c *Conn) countHandshakeSuccess() {
 	k.acceptGood.Add(1)
 }
 
-func (c *Conn) countHandshakeFailure() {}
-
 // countStoreError counts a SessionStore failure: a timeout when the
 // context's deadline passed, else an error. Either way the handshake went
 // on without the store (a miss, or a session not kept).

@@ -68,7 +68,7 @@ func LoadTicketKeys(path string, format TicketKeyFormat) (*TicketKeys, error) {
 
 // NewDerivedTicketKeys returns keys that every node of a fleet derives
 // from one shared secret (at least 32 bytes) and the clock, rotating in
-// step with no coordinator (PRODUCT.md R12): a new key every period (zero
+// step with no coordinator or key distribution: a new key every period (zero
 // means 12 hours), the previous periods' keys still opening tickets for
 // overlap (zero means one period), and the next period's accepted already,
 // so clock skew and rollouts never cost a resumption. `reprise ticketkey
@@ -274,11 +274,3 @@ var hrrCookieKeys = sync.OnceValues(func() (*ticket.Ring, error) {
 	}
 	return ticket.NewRing([]ticket.Key{k})
 })
-
-// Aliases for tests and the key-file helpers.
-type (
-	ticketKey  = ticket.Key
-	ticketRing = ticket.Ring
-)
-
-var newTicketRing = ticket.NewRing
