@@ -103,7 +103,8 @@ func (hs *server12) processClientHello() error {
 }
 
 // runResumed is the abbreviated handshake: the server speaks first with
-// ChangeCipherSpec and Finished right after ServerHello (seed 003).
+// ChangeCipherSpec and Finished right after ServerHello (RFC 5246,
+// Section 7.3, Figure 2).
 func (hs *server12) runResumed() error {
 	c, s := hs.c, hs.resumed
 	hs.suite = suiteByID(s.cipherSuite)

@@ -16,7 +16,7 @@ type ClientKnobs struct {
 	// OfferEMSSessionWithoutEMS offers a TLS 1.2 session made with
 	// extended master secret in a ClientHello that does not offer it:
 	// the downgrade RFC 7627, Section 5.3 says a server MUST abort (the
-	// Windows SChannel case of seed 000). The client normally refuses to
+	// case of Windows SChannel servers). The client normally refuses to
 	// make this offer (reason "ems-mismatch").
 	OfferEMSSessionWithoutEMS bool
 
