@@ -186,6 +186,9 @@ func TestRefusals(t *testing.T) {
 			// Hand the session over explicitly: the cache is keyed by name.
 			c.Session = c.ClientSessionCache.Get("a.example")
 			c.ServerName = "b.example"
+			// Our client keeps to the session's name (offerable), as
+			// `reprise probe` does not: offer it as the probe does.
+			c.diagnostics.OfferSessionUnderAnyName = true
 		}},
 		{name: "ems mismatch", reason: RefusedEMS, first: func(t *testing.T, c, s *Config, _ *clock) {
 			c.ExtendedMasterSecret = EMSDisable
