@@ -77,75 +77,23 @@ func (c *Conn) recordDecision(ctx context.Context, d resumeDecision) {
 }
 
 // decideResumption is the TLS 1.2 server's one place for "resume or not".
-// It looks the offered session up (ticket first, then the session ID
-// cache, as one lookup, so that a flight never re-tests where the session
-// came from), checks it with resumable, and applies RFC 7627's extended
-// master secret rules. Even with an error, the decision carries what its
-// lookups met, to be recorded.
+// It looks the offered session up (lookupOffered: ticket first, then the
+// session ID cache, as one lookup, so that a flight never re-tests where
+// the session came from), checks it with resumable, and applies RFC
+// 7627's extended master secret rules. Even with an error, the decision
+// carries what its lookups met, to be recorded.
 func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error) {
-	c, h, cfg := hs.c, hs.hello, hs.c.config
-	now := cfg.time()
-	var d resumeDecision
+	h, cfg := hs.hello, hs.c.config
+	d := hs.lookupOffered(ctx)
+	if d.session == nil {
+		return d, nil
+	}
 	// refuse keeps what the lookups met and reports why nothing resumes.
 	refuse := func(reason Refusal) resumeDecision {
 		return resumeDecision{refused: reason, met: d.met}
 	}
 
-	// RFC 5077, Section 3.4: a client offering a ticket may also send a
-	// session ID; the ticket is tried first.
-	if h.TicketSupported && len(h.SessionTicket) > 0 {
-		if cfg.SessionTicketsDisabled {
-			d.refused = RefusedTicketsOff
-		} else {
-			s, status, refused := c.openTicket(ctx, h.SessionTicket)
-			d.met.ticketOpened(status)
-			d.session, d.refused = s, refused
-			if s != nil {
-				d.via = ResumedTicket
-				// A ticket opened by an older key resumes and is
-				// replaced (renewal).
-				d.reissueTicket = status == TicketOpenedStale
-			}
-		}
-	}
-	if d.session == nil && len(h.SessionID) > 0 {
-		if !cfg.serverCacheOn() {
-			if d.refused == RefusedNone {
-				d.refused = RefusedCacheOff
-			}
-		} else if s, found, err := c.lookupSession(ctx, h.SessionID); s != nil {
-			if found == foundByCallback {
-				d.met.callbackHits++
-			}
-			d = resumeDecision{session: s, via: ResumedSessionID, met: d.met}
-		} else if err != nil {
-			// The store failed or overran its budget: counted as a store
-			// error (by the guard), not as a miss, so that an outage does
-			// not read as clients offering unknown sessions.
-			if d.refused == RefusedNone {
-				d.refused = storeRefusal(err)
-			}
-		} else if found == foundExpired {
-			// The internal cache found the entry past its lifetime and
-			// dropped it (unless NoAutoClear keeps it for Flush).
-			d.met.timeouts++
-			return refuse(RefusedExpired), nil
-		} else if d.refused == RefusedNone && isOurSessionID(h.SessionID) {
-			// Only an ID that has the shape of ours can be a session
-			// offered and lost. Many clients send a random ID without
-			// holding a session (crypto/tls always does; TLS 1.3 clients
-			// for middlebox compatibility, RFC 8446 Appendix D.4): those
-			// are neither counted as misses nor explained as refusals.
-			// A known ID still resumes above, whatever its shape.
-			d.met.misses++
-			d.refused = RefusedUnknownSession
-		}
-	}
-	if d.session == nil {
-		return d, nil
-	}
-
-	if reason := hs.resumable(d.session, now); reason != RefusedNone {
+	if reason := hs.resumable(d.session, cfg.time()); reason != RefusedNone {
 		r := refuse(reason)
 		if reason == RefusedExpired {
 			r.met.timeouts++
@@ -185,6 +133,73 @@ func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error
 	// the client's session ID; for an ID hit it echoes the ID.
 	d.echoID = h.SessionID
 	return d, nil
+}
+
+// lookupOffered finds the session a TLS 1.2 ClientHello offers, by ticket
+// or by session ID, or says why there is none to resume.
+func (hs *server12) lookupOffered(ctx context.Context) resumeDecision {
+	c, h, cfg := hs.c, hs.hello, hs.c.config
+	var d resumeDecision
+
+	// RFC 5077, Section 3.4: a client offering a ticket may also send a
+	// session ID; the ticket is tried first.
+	if h.TicketSupported && len(h.SessionTicket) > 0 {
+		if cfg.SessionTicketsDisabled {
+			d.refused = RefusedTicketsOff
+		} else {
+			s, status, refused := c.openTicket(ctx, h.SessionTicket)
+			d.met.ticketOpened(status)
+			d.session, d.refused = s, refused
+			if s != nil {
+				d.via = ResumedTicket
+				// A ticket opened by an older key resumes and is
+				// replaced (renewal).
+				d.reissueTicket = status == TicketOpenedStale
+				return d
+			}
+		}
+	}
+	if len(h.SessionID) == 0 {
+		return d
+	}
+	// Of two reasons, the ticket's explains best.
+	explain := func(r Refusal) {
+		if d.refused == RefusedNone {
+			d.refused = r
+		}
+	}
+	if !cfg.serverCacheOn() {
+		explain(RefusedCacheOff)
+		return d
+	}
+	s, found, err := c.lookupSession(ctx, h.SessionID)
+	switch {
+	case s != nil:
+		if found == foundByCallback {
+			d.met.callbackHits++
+		}
+		return resumeDecision{session: s, via: ResumedSessionID, met: d.met}
+	case err != nil:
+		// The store failed or overran its budget: counted as a store
+		// error (by the guard), not as a miss, so that an outage does
+		// not read as clients offering unknown sessions.
+		explain(storeRefusal(err))
+	case found == foundExpired:
+		// The internal cache found the entry past its lifetime and
+		// dropped it (unless NoAutoClear keeps it for Flush).
+		d.met.timeouts++
+		d.refused = RefusedExpired
+	case d.refused == RefusedNone && isOurSessionID(h.SessionID):
+		// Only an ID that has the shape of ours can be a session
+		// offered and lost. Many clients send a random ID without
+		// holding a session (crypto/tls always does; TLS 1.3 clients
+		// for middlebox compatibility, RFC 8446 Appendix D.4): those
+		// are neither counted as misses nor explained as refusals.
+		// A known ID still resumes above, whatever its shape.
+		d.met.misses++
+		d.refused = RefusedUnknownSession
+	}
+	return d
 }
 
 // resumable is the check every TLS 1.2 resumption passes, one condition
