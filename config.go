@@ -263,8 +263,8 @@ type Config struct {
 	// (SSL_CTX_sess_set_get_cb). It returns nil on a miss.
 	GetSession func(id []byte) *Session
 	// AllowNewSession, if set, decides per connection whether the server
-	// makes the session resumable (seed 003's "not resumable" decision):
-	// false means an empty session ID and no ticket.
+	// makes the session resumable (as OpenSSL's not-resumable session
+	// callback does): false means an empty session ID and no ticket.
 	AllowNewSession func(*ClientHelloInfo) bool
 
 	// SessionTicketsDisabled turns RFC 5077 tickets and TLS 1.3 tickets off.
@@ -329,7 +329,7 @@ type Config struct {
 // by a handshake that uses EMS (a full handshake is made, reason
 // "ems-mismatch"). When neither the session nor the new hello uses EMS,
 // the RFC says the peer SHOULD abort; EMSPrefer resumes such legacy
-// sessions so that servers without EMS (OpenSSL 1.0.2, seed 000) keep
+// sessions so that servers without EMS (such as OpenSSL 1.0.2) keep
 // resuming, and EMSRequire never gets there because it refuses every
 // handshake without EMS.
 type EMSPolicy int

@@ -78,11 +78,10 @@ func (hs *server13) run() error {
 		}
 	}
 	decision, err := hs.selectPSK()
+	c.recordDecision(hs.ctx, decision.resumeDecision)
 	if err != nil {
 		return err
 	}
-	c.state.Refused = decision.refused
-	c.counters().refuse(decision.refused)
 	if decision.session != nil {
 		hs.resumed, hs.early, hs.pskDHE, hs.pskIndex = decision.session, decision.early, decision.dhe, decision.identity
 		c.state.Resumption = decision.via
