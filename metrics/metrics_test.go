@@ -20,7 +20,12 @@ func handshake(t *testing.T, ccfg, scfg *reprise.Config) error {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	// The server's outcome is counted when its handshake returns, which
+	// may be after the client's: wait for it before the metrics are read.
+	serverDone := make(chan struct{})
+	defer func() { <-serverDone }()
 	go func() {
+		defer close(serverDone)
 		raw, err := ln.Accept()
 		if err != nil {
 			return
@@ -33,6 +38,7 @@ func handshake(t *testing.T, ccfg, scfg *reprise.Config) error {
 	}()
 	c, err := reprise.Dial("tcp", ln.Addr().String(), ccfg)
 	if err != nil {
+		ln.Close() // a Dial that never connected leaves Accept waiting
 		return err
 	}
 	defer c.Close()
