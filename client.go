@@ -22,6 +22,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	if err := hs.build(); err != nil {
 		return err
 	}
+	hs.offerEarlyData()
 	raw, err := hs.marshal()
 	if err != nil {
 		return err
@@ -32,6 +33,9 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		return err
 	}
 	if err := c.flush(); err != nil {
+		return err
+	}
+	if err := hs.sendEarlyData(raw); err != nil {
 		return err
 	}
 
@@ -69,8 +73,10 @@ type clientHello struct {
 	hello   *wire.ClientHello
 	t       *transcript
 	offered *Session // the session offered for resumption, or nil
-	key     string   // client session cache key
-	tls13   *client13Offer
+	// notOffered is why a session held was not offered (decideOffer).
+	notOffered Refusal
+	key        string // client session cache key
+	tls13      *client13Offer
 }
 
 // build fills in the ClientHello: versions, suites, groups, extensions and

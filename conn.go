@@ -136,6 +136,10 @@ type Conn struct {
 	// post13 holds TLS 1.3 state needed after the handshake (KeyUpdate,
 	// NewSessionTicket); nil for TLS 1.2.
 	post13 *post13State
+
+	// early is the TLS 1.3 0-RTT state (earlydata_read.go); nil when
+	// early data is neither sent nor read.
+	early *earlyState
 }
 
 // Client returns a client-side TLS connection over conn. config must have
@@ -195,6 +199,9 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 	} else {
 		err = c.serverHandshake(ctx)
 	}
+	if err == errEarlyDataPause {
+		return nil // ReadEarlyData returns the early data; the next Handshake finishes
+	}
 	if err == nil {
 		err = c.verifyConnection()
 	}
@@ -208,7 +215,6 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 			err = c.fail(err)
 		}
 		c.handshakeErr = err
-		c.countHandshakeFailure()
 		c.onHandshake(start, err)
 		return err
 	}
@@ -408,6 +414,9 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 			return typ, false, c.setReadErr(err)
 		}
 	case record.ApplicationData:
+		if c.early != nil && c.early.reading {
+			return typ, false, c.acceptEarlyDataLocked(data)
+		}
 		if !c.handshakeDone.Load() {
 			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "application data before the handshake finished"))
 		}
@@ -428,9 +437,10 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 func (c *Conn) skipEarlyDataRecord(raw []byte) error {
 	c.skippedEarlyRecords++
 	c.skippedEarly += max(len(raw)-record.HeaderLen-17, 0)
-	if c.skippedEarly > maxSkippedEarlyData || c.skippedEarlyRecords > maxSkippedEarlyRecords {
+	maxData, maxRecords := c.earlySkipBounds()
+	if c.skippedEarly > maxData || c.skippedEarlyRecords > maxRecords {
 		c.skipEarly = false
-		return c.setReadErr(peerError(alert.UnexpectedMessage, "more early data than the %d bytes (%d records) we skip", maxSkippedEarlyData, maxSkippedEarlyRecords))
+		return c.setReadErr(peerError(alert.UnexpectedMessage, "more early data than the %d bytes (%d records) we skip", maxData, maxRecords))
 	}
 	return nil
 }

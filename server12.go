@@ -47,14 +47,13 @@ func (hs *server12) run(helloMsg []byte) error {
 		return err
 	}
 	decision, err := hs.decideResumption(hs.ctx)
+	c.recordDecision(hs.ctx, decision)
 	if err != nil {
 		return err
 	}
-	c.state.Refused = decision.refused
-	c.counters().refuse(decision.refused)
 	if decision.session != nil {
 		// Abbreviated handshake (RFC 5246, Section 7.3, Figure 2).
-		hs.resumed = decision.session
+		hs.resumed, hs.sessionID, hs.sendTicket = decision.session, decision.echoID, decision.reissueTicket
 		c.state.Resumption = decision.via
 		return hs.runResumed()
 	}
@@ -108,7 +107,8 @@ func (hs *server12) processClientHello() error {
 }
 
 // runResumed is the abbreviated handshake: the server speaks first with
-// ChangeCipherSpec and Finished right after ServerHello (seed 003).
+// ChangeCipherSpec and Finished right after ServerHello (RFC 5246,
+// Section 7.3, Figure 2).
 func (hs *server12) runResumed() error {
 	c, s := hs.c, hs.resumed
 	hs.suite = suiteByID(s.cipherSuite)

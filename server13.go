@@ -49,6 +49,10 @@ type server13 struct {
 	peerChain      [][]byte
 	verified       bool
 	serverRand     []byte
+	// earlyAccepted: the client's 0-RTT data is read under earlyTraffic
+	// (client_early_traffic_secret); see earlydata.go.
+	earlyAccepted bool
+	earlyTraffic  []byte
 }
 
 func newServer13(ctx context.Context, c *Conn, hello *wire.ClientHello, raw []byte) *server13 {
@@ -60,6 +64,7 @@ func (hs *server13) run() error {
 	if err := hs.processClientHello(); err != nil {
 		return err
 	}
+	offeredEarly := hs.hello.EarlyData
 	if hs.hello.EarlyData {
 		// RFC 8446, Section 4.2.10: we never accept 0-RTT, so we "Ignore
 		// the extension and return a regular 1-RTT response", and skip
@@ -78,11 +83,10 @@ func (hs *server13) run() error {
 		}
 	}
 	decision, err := hs.selectPSK()
+	c.recordDecision(hs.ctx, decision.resumeDecision)
 	if err != nil {
 		return err
 	}
-	c.state.Refused = decision.refused
-	c.counters().refuse(decision.refused)
 	if decision.session != nil {
 		hs.resumed, hs.early, hs.pskDHE, hs.pskIndex = decision.session, decision.early, decision.dhe, decision.identity
 		c.state.Resumption = decision.via
@@ -93,6 +97,7 @@ func (hs *server13) run() error {
 		}
 	}
 	hs.t.add(hs.helloMsg)
+	hs.settleEarlyData(offeredEarly)
 
 	if err := hs.sendServerHello(); err != nil {
 		return err
@@ -101,6 +106,9 @@ func (hs *server13) run() error {
 		return err
 	}
 	if err := hs.establishHandshakeKeys(); err != nil {
+		return err
+	}
+	if err := hs.installEarlyKeys(); err != nil {
 		return err
 	}
 	if err := hs.sendEncryptedExtensions(); err != nil {
@@ -132,6 +140,9 @@ func (hs *server13) run() error {
 		// independently and then send a NewSessionTicket immediately upon
 		// sending its Finished rather than waiting for the client
 		// Finished."
+		if err := hs.expectEndOfEarlyData(); err != nil {
+			return err
+		}
 		if err := hs.expectClientFinished(); err != nil {
 			return err
 		}
@@ -150,6 +161,9 @@ func (hs *server13) run() error {
 			return err
 		}
 		if err := c.flush(); err != nil {
+			return err
+		}
+		if err := hs.endEarlyData(); err != nil {
 			return err
 		}
 		if err := hs.readFinished(); err != nil {
@@ -186,12 +200,7 @@ func (hs *server13) processClientHello() error {
 	if !bytes.Equal(h.CompressionMethods, []uint8{0}) {
 		return peerError(alert.IllegalParameter, "TLS 1.3 ClientHello offers compression")
 	}
-	for _, s := range cfg.suites(true) {
-		if slices.Contains(h.CipherSuites, s.id) {
-			hs.suite = s
-			break
-		}
-	}
+	hs.suite = cfg.pickSuite13(h.CipherSuites)
 	if hs.suite == nil {
 		return peerError(alert.HandshakeFailure, "no TLS 1.3 cipher suite in common with the client")
 	}
@@ -446,6 +455,9 @@ func (hs *server13) sendEncryptedExtensions() error {
 		// RFC 6066, Section 3: acknowledge the name we used to choose the
 		// certificate; a resumption chose none.
 		ServerNameAck: hs.hello.ServerName != "" && hs.resumed == nil,
+		// RFC 8446, Section 4.2.10: the empty early_data extension says
+		// the early data was accepted.
+		EarlyData: hs.earlyAccepted,
 	}
 	_, err := hs.c.writeMsg(hs.t, ee)
 	return err
@@ -626,6 +638,7 @@ func (hs *server13) sendNewSessionTickets() error {
 			peerCerts:   peerCerts,
 			certs:       certs,
 			ageAdd:      binary.BigEndian.Uint32(ageAdd[:]),
+			maxEarly:    cfg.MaxEarlyData,
 		}
 		ticket, ok := hs.mintTicket(s)
 		if !ok {
@@ -642,6 +655,11 @@ func (hs *server13) sendNewSessionTickets() error {
 		}
 		if n := cfg.testAdvertiseEarlyData; n > 0 {
 			nst.HasEarlyData, nst.MaxEarlyData = true, n
+		}
+		if cfg.MaxEarlyData > 0 {
+			// RFC 8446, Section 4.6.1: max_early_data_size, the
+			// early data this ticket may carry.
+			nst.HasEarlyData, nst.MaxEarlyData = true, cfg.MaxEarlyData
 		}
 		if _, err := c.writeMsg(nil, nst); err != nil {
 			return err
