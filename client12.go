@@ -29,6 +29,7 @@ type client12 struct {
 	ticket     []byte // a NewSessionTicket's ticket, if one came
 	ticketHint uint32
 	gotTicket  bool
+	renego     bool // a renegotiation the server asked for (renegotiate12.go)
 }
 
 func (hs *client12) run() error {
@@ -62,7 +63,12 @@ func (hs *client12) processServerHello() error {
 	}
 	// RFC 5746, Section 3.4: on the initial handshake the server's
 	// renegotiation_info must be empty.
-	if sh.SecureRenegotiationSupported && len(sh.SecureRenegotiation) != 0 {
+	// Section 3.5 for a renegotiation.
+	if hs.renego {
+		if err := hs.checkRenegotiationInfo(); err != nil {
+			return err
+		}
+	} else if sh.SecureRenegotiationSupported && len(sh.SecureRenegotiation) != 0 {
 		return peerError(alert.HandshakeFailure, "server's renegotiation_info is not empty")
 	}
 	c.state.SecureRenegotiation = sh.SecureRenegotiationSupported
@@ -371,7 +377,11 @@ func (hs *client12) readChangeCipherSpecAndFinished() error {
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
 	}
-	return checkFinished(fin.VerifyData, want)
+	if err := checkFinished(fin.VerifyData, want); err != nil {
+		return err
+	}
+	c.keepVerifyData(false, want)
+	return nil
 }
 
 func (hs *client12) sendChangeCipherSpecAndFinished() error {
@@ -381,6 +391,7 @@ func (hs *client12) sendChangeCipherSpecAndFinished() error {
 	}
 	c.activateWriteKeys()
 	verify := keysched.Finished12(hs.suite.hash, hs.master, true, hs.t.Sum())
+	c.keepVerifyData(true, verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
 	return err
 }

@@ -127,6 +127,10 @@ type Conn struct {
 	// post13 holds TLS 1.3 state needed after the handshake (KeyUpdate,
 	// NewSessionTicket); nil for TLS 1.2.
 	post13 *post13State
+
+	// reneg is asking for a client certificate after the handshake
+	// (renegotiate12.go, posthandshake13.go).
+	reneg renegState
 }
 
 // Client returns a client-side TLS connection over conn. config must have
@@ -391,6 +395,9 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 		if len(c.hand) > 0 {
 			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "application data inside a handshake message"))
 		}
+		if c.reneg.inExchange.Load() {
+			return typ, false, c.bufferAppDataInExchangeLocked(data)
+		}
 		c.input = data
 	default:
 		return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "record of unknown type %d", typ))
@@ -515,6 +522,11 @@ func (c *Conn) handleAlert(data []byte) error {
 	// user_canceled is fatal, whatever its level says.
 	warning := level == 1 && (c.vers != VersionTLS13 || desc == alert.UserCanceled)
 	if warning {
+		if c.handshakeDone.Load() && desc == alert.NoRenegotiation {
+			if err := c.noRenegotiationReceived(); err != nil {
+				return err
+			}
+		}
 		if c.handshakeDone.Load() {
 			// After the handshake warnings share the bound on records
 			// that bring Read no data, however they are interleaved.
@@ -541,6 +553,9 @@ func (c *Conn) readHandshakeMsg() ([]byte, error) {
 	c.inMu.Lock()
 	defer c.inMu.Unlock()
 	for {
+		if c.reneg.peerRefused.Load() && c.reneg.helloRequested.Load() {
+			return nil, errPeerRefusedRenegotiation
+		}
 		if typ, n, ok := wire.ParseHeader(c.hand); ok {
 			if err := c.checkMessageLen(typ, n); err != nil {
 				return nil, c.setReadErr(err)
@@ -574,6 +589,9 @@ func (c *Conn) readHandshakeMsg() ([]byte, error) {
 			}
 			return nil, c.setReadErr(peerError(alert.UnexpectedMessage, "unexpected change_cipher_spec"))
 		case record.ApplicationData:
+			if c.reneg.inExchange.Load() {
+				continue // kept for Read (bufferAppDataInExchangeLocked)
+			}
 			return nil, c.setReadErr(peerError(alert.UnexpectedMessage, "unexpected application data"))
 		}
 	}
@@ -597,6 +615,9 @@ func (c *Conn) readChangeCipherSpec() error {
 			c.traceCCS(false)
 			return nil
 		case record.ApplicationData:
+			if c.reneg.inExchange.Load() {
+				continue // kept for Read (bufferAppDataInExchangeLocked)
+			}
 			return c.setReadErr(peerError(alert.UnexpectedMessage, "application data where change_cipher_spec was expected"))
 		}
 	}
@@ -784,7 +805,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 	c.inMu.Lock()
 	defer c.inMu.Unlock()
 	for len(c.input) == 0 {
-		if err := c.readPostHandshakeRecordLocked(); err != nil {
+		if err := c.readPostHandshakeStepLocked(); err != nil {
 			return 0, c.fail(err)
 		}
 	}
@@ -803,7 +824,11 @@ func (c *Conn) readPostHandshakeRecordLocked() error {
 	}
 	switch typ {
 	case record.Handshake:
-		return c.setReadErr(c.handlePostHandshakeLocked())
+		err := c.handlePostHandshakeLocked()
+		if errors.Is(err, errYieldToExchange) || errors.Is(err, errClientRenegotiate) {
+			return err
+		}
+		return c.setReadErr(err)
 	case record.ChangeCipherSpec:
 		// RFC 8446, Section 5: a change_cipher_spec after the handshake
 		// is unexpected_message; TLS 1.2 has no renegotiation here.
@@ -840,6 +865,9 @@ func (c *Conn) handlePostHandshakeLocked() error {
 		if len(c.hand) < 4+n {
 			return nil
 		}
+		if c.leaveForExchangeLocked() {
+			return errYieldToExchange
+		}
 		msg := c.hand[:4+n]
 		c.hand = c.hand[4+n:]
 		c.traceMessage(false, msg)
@@ -853,15 +881,17 @@ func (c *Conn) handlePostHandshakeLocked() error {
 		// answers HelloRequest, and a server a ClientHello, with a
 		// no_renegotiation warning and carries on.
 		switch {
-		case c.isClient && msg[0] == wire.TypeHelloRequest && n == 0,
-			!c.isClient && msg[0] == wire.TypeClientHello:
+		case c.isClient && msg[0] == wire.TypeHelloRequest && n == 0 && c.answersHelloRequest():
+			// A renegotiation the server asked for, which Config allows
+			// (renegotiate12.go): one handshake per HelloRequest, and
+			// HelloRequests share the bound below.
 			if err := c.countRecordWithoutData("renegotiation requests"); err != nil {
 				return err
 			}
-			c.outMu.Lock()
-			err := c.sendWarningLocked(alert.NoRenegotiation)
-			c.outMu.Unlock()
-			if err != nil {
+			return errClientRenegotiate
+		case c.isClient && msg[0] == wire.TypeHelloRequest && n == 0,
+			!c.isClient && msg[0] == wire.TypeClientHello:
+			if err := c.refuseRenegotiationLocked(); err != nil {
 				return err
 			}
 		default:

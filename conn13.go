@@ -39,6 +39,10 @@ type post13State struct {
 	certs            []*x509.Certificate // peerCerts parsed
 	verified         bool                // the chain was verified
 
+	// pha is post-handshake authentication's state (posthandshake13.go);
+	// nil unless the client offered post_handshake_auth.
+	pha *pha13
+
 	mu       sync.Mutex
 	sessions []*Session // built from received tickets, oldest first
 	unused   []*Session // those not yet handed out by TakeSession, oldest first
@@ -140,6 +144,10 @@ func (c *Conn) handlePostHandshake13(msg []byte) error {
 		return c.handleNewSessionTicket13(msg)
 	case wire.TypeKeyUpdate:
 		return c.handleKeyUpdate13(msg)
+	case wire.TypeCertificateRequest:
+		if c.isClient {
+			return c.answerCertificateRequest13(msg)
+		}
 	}
 	return peerError(alert.UnexpectedMessage, "unexpected %s after the TLS 1.3 handshake", msgName(msg[0]))
 }

@@ -33,18 +33,22 @@ type server12 struct {
 	sendTicket   bool     // a NewSessionTicket follows ServerHello's flight
 	cacheable    bool     // the new session may be cached and ticketed
 	peerChain    [][]byte // client certificate chain
+	renego       bool     // a renegotiation we asked for (renegotiate12.go)
 }
 
 func (hs *server12) run(helloMsg []byte) error {
 	c := hs.c
-	hs.t = newTranscript(c.config.ClientAuth.requests())
+	hs.t = newTranscript(hs.requestsClientCert())
 	hs.t.add(helloMsg)
 	if err := hs.processClientHello(); err != nil {
 		return err
 	}
-	decision, err := hs.decideResumption(hs.ctx)
-	if err != nil {
-		return err
+	decision := resumeDecision{refused: RefusedRenegotiation}
+	if !hs.refusesResumptionOnRenegotiation() {
+		var err error
+		if decision, err = hs.decideResumption(hs.ctx); err != nil {
+			return err
+		}
 	}
 	c.state.Refused = decision.refused
 	c.counters().refuse(decision.refused)
@@ -65,14 +69,19 @@ func (hs *server12) processClientHello() error {
 		return peerError(alert.IllegalParameter, "client does not offer null compression")
 	}
 	// RFC 5746, Section 3.6: on an initial handshake the extension must
-	// be empty; the SCSV counts as the empty extension.
-	if h.SecureRenegotiationSupported {
+	// be empty; the SCSV counts as the empty extension. Section 3.7 for a
+	// renegotiation.
+	if hs.renego {
+		if err := hs.checkRenegotiationInfo(); err != nil {
+			return err
+		}
+	} else if h.SecureRenegotiationSupported {
 		if len(h.SecureRenegotiation) != 0 {
 			return peerError(alert.HandshakeFailure, "initial handshake carries renegotiation_info data")
 		}
 		hs.secureReneg = true
 	}
-	if slices.Contains(h.CipherSuites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV) {
+	if !hs.renego && slices.Contains(h.CipherSuites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV) {
 		hs.secureReneg = true
 	}
 	c.state.SecureRenegotiation = hs.secureReneg
@@ -96,7 +105,9 @@ func (hs *server12) processClientHello() error {
 	if _, err := readFull(c.config.rand(), hs.serverRandom); err != nil {
 		return err
 	}
-	if c.config.supportsVersion(VersionTLS13) {
+	// The downgrade sentinel belongs to the first handshake, which
+	// settled the version; a renegotiation cannot change it.
+	if c.config.supportsVersion(VersionTLS13) && !hs.renego {
 		copy(hs.serverRandom[24:], downgradeTLS12)
 	}
 	hs.cacheable = c.config.AllowNewSession == nil || c.config.AllowNewSession(clientHelloInfo(h))
@@ -167,7 +178,7 @@ func (hs *server12) runFull() error {
 	if err != nil {
 		return err
 	}
-	if c.config.ClientAuth.requests() {
+	if hs.requestsClientCert() {
 		if err := hs.sendCertificateRequest(); err != nil {
 			return err
 		}
@@ -179,7 +190,7 @@ func (hs *server12) runFull() error {
 		return err
 	}
 
-	if c.config.ClientAuth.requests() {
+	if hs.requestsClientCert() {
 		if err := hs.readClientCertificate(); err != nil {
 			return err
 		}
@@ -300,6 +311,7 @@ func (hs *server12) sendServerHello() error {
 		SessionID:                    hs.sessionID,
 		CipherSuite:                  hs.suite.id,
 		SecureRenegotiationSupported: hs.secureReneg,
+		SecureRenegotiation:          hs.renegotiationInfo(),
 		ExtendedMasterSecret:         hs.ems,
 		EncryptThenMAC:               hs.etm,
 		TicketSupported:              hs.sendTicket,
@@ -370,7 +382,7 @@ func (hs *server12) readClientCertificate() error {
 		return peerError(alert.HandshakeFailure, "client sent no certificate, and one is required")
 	}
 	hs.peerChain = cert.Certificates
-	return c.verifyPeerChain(cert.Certificates, c.config.ClientAuth.verifies())
+	return c.verifyPeerChain(cert.Certificates, hs.verifiesClientCert())
 }
 
 func (hs *server12) readClientKeyExchange(kx keyExchange) error {
@@ -434,7 +446,11 @@ func (hs *server12) readChangeCipherSpecAndFinished() error {
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
 	}
-	return checkFinished(fin.VerifyData, want)
+	if err := checkFinished(fin.VerifyData, want); err != nil {
+		return err
+	}
+	c.keepVerifyData(true, want)
+	return nil
 }
 
 func (hs *server12) sendChangeCipherSpecAndFinished() error {
@@ -444,6 +460,7 @@ func (hs *server12) sendChangeCipherSpecAndFinished() error {
 	}
 	c.activateWriteKeys()
 	verify := keysched.Finished12(hs.suite.hash, hs.master, false, hs.t.Sum())
+	c.keepVerifyData(false, verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
 	return err
 }
@@ -462,7 +479,7 @@ func (hs *server12) newSession() *Session {
 		secret:      hs.master,
 		ems:         hs.ems,
 		etm:         hs.etm,
-		verified:    len(hs.peerChain) > 0 && c.config.ClientAuth.verifies(),
+		verified:    len(hs.peerChain) > 0 && hs.verifiesClientCert(),
 		id:          hs.sessionID,
 		idContext:   c.config.SessionIDContext,
 		created:     c.config.time(),

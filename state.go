@@ -123,6 +123,10 @@ type Counters struct {
 	accept, acceptGood, hits, misses, timeouts, cacheFull, cbHits atomic.Int64
 	connect, connectGood, connectResumed                          atomic.Int64
 	ticketsIssued, ticketResumed, pskResumed                      atomic.Int64
+	// Asking for client certificates after the handshake: exchanges
+	// completed, and TLS 1.2 renegotiations refused (client-initiated on
+	// a server; HelloRequests a client does not answer).
+	postHandshakeAuths, renegotiationsRefused atomic.Int64
 
 	mu       sync.Mutex
 	refusals map[Refusal]int64
@@ -156,6 +160,13 @@ type CounterSnapshot struct {
 	TicketResumed  int64            `json:"ticket_resumed"` // TLS 1.2 ticket resumptions
 	PSKResumed     int64            `json:"psk_resumed"`    // TLS 1.3 PSK resumptions
 	Refusals       map[string]int64 `json:"refusals"`
+
+	// PostHandshakeAuths counts RequestClientCertificate exchanges that
+	// completed (TLS 1.2 renegotiation or TLS 1.3 post-handshake auth).
+	PostHandshakeAuths int64 `json:"post_handshake_auths"`
+	// RenegotiationsRefused counts TLS 1.2 renegotiations refused with a
+	// no_renegotiation warning (RFC 5746, Sections 4.2 and 4.4).
+	RenegotiationsRefused int64 `json:"renegotiations_refused"`
 }
 
 // Snapshot copies the counters.
@@ -166,6 +177,7 @@ func (c *Counters) Snapshot() CounterSnapshot {
 		CallbackHits: c.cbHits.Load(), Connect: c.connect.Load(), ConnectGood: c.connectGood.Load(),
 		ConnectResumed: c.connectResumed.Load(), TicketsIssued: c.ticketsIssued.Load(),
 		TicketResumed: c.ticketResumed.Load(), PSKResumed: c.pskResumed.Load(),
+		PostHandshakeAuths: c.postHandshakeAuths.Load(), RenegotiationsRefused: c.renegotiationsRefused.Load(),
 		Refusals: map[string]int64{},
 	}
 	c.mu.Lock()

@@ -56,6 +56,7 @@ const (
 	ExtCookie                  uint16 = 44     // RFC 8446
 	ExtPSKKeyExchangeModes     uint16 = 45     // RFC 8446
 	ExtCertificateAuthorities  uint16 = 47     // RFC 8446
+	ExtPostHandshakeAuth       uint16 = 49     // RFC 8446
 	ExtSignatureAlgorithmsCert uint16 = 50     // RFC 8446
 	ExtKeyShare                uint16 = 51     // RFC 8446
 	ExtRenegotiationInfo       uint16 = 0xff01 // RFC 5746
