@@ -176,7 +176,9 @@ func (c *Conn) answerCertificateRequest13(msg []byte) error {
 		return err
 	}
 	t := &transcript{Transcript: p.pha.transcript.Clone()}
-	t.add(msg)
+	if !c.reneg.testOmitRequestFromTranscript {
+		t.add(msg)
+	}
 	cert, scheme := chooseClientCertificate13(c.config, req.SignatureAlgorithms)
 	certMsg := &wire.Certificate13{RequestContext: req.RequestContext}
 	if cert != nil {

@@ -1,8 +1,12 @@
 package reprise
 
 import (
+	"fmt"
+	"slices"
+
 	"context"
 	"errors"
+	"github.com/reprise-tls/reprise/internal/wire"
 	"io"
 	"testing"
 	"time"
@@ -106,5 +110,249 @@ func TestRequestClientCertificateReprise(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// protectedPair connects a reprise client and server of version vers and
+// runs askAfterRequest on the server while the client sends a request and
+// reads the answer. It returns both ends and both sides' errors.
+func protectedPair(t *testing.T, vers uint16, ccfg, scfg *Config, prepare func(client, server *Conn)) (client, server *Conn, answer string, cerr, serr error) {
+	t.Helper()
+	scfg.MinVersion, scfg.MaxVersion = vers, vers
+	a, b := memPipe()
+	client, server = Client(a, ccfg), Server(b, scfg)
+	errc := make(chan error, 1)
+	go func() { errc <- server.Handshake() }()
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(client, server)
+	}
+	go func() {
+		var err error
+		answer, err = askAfterRequest(server)
+		if err != nil {
+			b.Close()
+		}
+		errc <- err
+	}()
+	if _, err := client.Write([]byte("GET /")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	_, cerr = client.Read(buf)
+	if cerr != nil {
+		a.Close()
+	}
+	serr = <-errc
+	return client, server, answer, cerr, serr
+}
+
+func renegClientConfig(t *testing.T) *Config {
+	ccfg := testClientConfig(t)
+	ccfg.Renegotiation = RenegotiateFreelyAsClient
+	ccfg.Certificates = []Certificate{testClientCert(t)}
+	return ccfg
+}
+
+func protectedConfig(t *testing.T) *Config {
+	scfg := testServerConfig(t)
+	scfg.ClientCAs = peertest.CAPool(t)
+	return scfg
+}
+
+// rewriteClientHello returns a mutateOutgoing that edits a renegotiation
+// ClientHello (one that carries renegotiation_info data).
+func rewriteClientHello(t *testing.T, edit func(h *wire.ClientHello)) func([]byte) []byte {
+	return func(msg []byte) []byte {
+		if msg[0] != wire.TypeClientHello {
+			return msg
+		}
+		h := new(wire.ClientHello)
+		if err := h.Unmarshal(msg); err != nil {
+			t.Errorf("re-reading our ClientHello: %v", err)
+			return msg
+		}
+		if len(h.SecureRenegotiation) == 0 {
+			return msg // the first handshake's
+		}
+		edit(h)
+		out, err := h.Marshal()
+		if err != nil {
+			t.Errorf("re-encoding our ClientHello: %v", err)
+			return msg
+		}
+		return out
+	}
+}
+
+// TestRenegotiationInfoChecked: RFC 5746, Section 3.7: a renegotiation
+// ClientHello with the wrong client_verify_data, without renegotiation_info,
+// or with the SCSV is aborted with handshake_failure; Section 3.5: a
+// renegotiation ServerHello with the wrong verify data is aborted by the
+// client with handshake_failure.
+func TestRenegotiationInfoChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(h *wire.ClientHello)
+	}{
+		{"wrong-verify-data", func(h *wire.ClientHello) { h.SecureRenegotiation[0] ^= 1 }},
+		{"empty-verify-data", func(h *wire.ClientHello) { h.SecureRenegotiation = nil }},
+		{"missing-extension", func(h *wire.ClientHello) {
+			h.SecureRenegotiationSupported, h.SecureRenegotiation = false, nil
+		}},
+		{"scsv", func(h *wire.ClientHello) {
+			h.CipherSuites = append(h.CipherSuites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+		}},
+	} {
+		t.Run("client-hello/"+tc.name, func(t *testing.T) {
+			_, _, _, cerr, serr := protectedPair(t, VersionTLS12, renegClientConfig(t), protectedConfig(t), func(client, _ *Conn) {
+				client.mutateOutgoing = rewriteClientHello(t, tc.edit)
+			})
+			wantAlert(t, "server", serr, AlertHandshakeFailure, false)
+			wantAlert(t, "client", cerr, AlertHandshakeFailure, true)
+		})
+	}
+	t.Run("server-hello/wrong-verify-data", func(t *testing.T) {
+		_, _, _, cerr, _ := protectedPair(t, VersionTLS12, renegClientConfig(t), protectedConfig(t), func(_, server *Conn) {
+			server.mutateOutgoing = func(msg []byte) []byte {
+				if msg[0] != wire.TypeServerHello {
+					return msg
+				}
+				sh := new(wire.ServerHello)
+				if sh.Unmarshal(msg) != nil || len(sh.SecureRenegotiation) == 0 {
+					return msg
+				}
+				sh.SecureRenegotiation[len(sh.SecureRenegotiation)-1] ^= 1
+				out, _ := sh.Marshal()
+				return out
+			}
+		})
+		wantAlert(t, "client", cerr, AlertHandshakeFailure, false)
+	})
+}
+
+// TestClientInitiatedRenegotiationRefused: a client's own renegotiation
+// ClientHello is refused with a no_renegotiation warning, counted, and
+// the connection goes on (RFC 5746, Section 4.4).
+func TestClientInitiatedRenegotiationRefused(t *testing.T) {
+	scfg := protectedConfig(t)
+	scfg.MaxVersion = VersionTLS12
+	ccfg := testClientConfig(t)
+	client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+	if cerr != nil || serr != nil {
+		t.Fatal(cerr, serr)
+	}
+	// The client sends a ClientHello of its own under the current keys.
+	hs := &clientHello{c: client}
+	if err := hs.build(); err != nil {
+		t.Fatal(err)
+	}
+	hs.hello.SecureRenegotiation = client.reneg.clientVerify
+	raw, err := hs.hello.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.writePostHandshakeMessage(raw); err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, client, server)
+	if n := scfg.Counters().Snapshot().RenegotiationsRefused; n != 1 {
+		t.Fatalf("renegotiations_refused = %d, want 1", n)
+	}
+}
+
+// TestPostHandshakeCertificateVerifyTranscript: a post-handshake
+// CertificateVerify signed over the wrong transcript (one without the
+// CertificateRequest) is decrypt_error.
+func TestPostHandshakeCertificateVerifyTranscript(t *testing.T) {
+	_, _, _, cerr, serr := protectedPair(t, VersionTLS13, renegClientConfig(t), protectedConfig(t), func(client, _ *Conn) {
+		client.reneg.testOmitRequestFromTranscript = true
+	})
+	wantAlert(t, "server", serr, AlertDecryptError, false)
+	wantAlert(t, "client", cerr, AlertDecryptError, true)
+}
+
+// TestResumptionOnRenegotiation: a session offered in a renegotiation
+// ClientHello is refused by default (reason "renegotiation"), so the
+// certificate is asked for; Config.ResumeOnRenegotiation resumes it.
+func TestResumptionOnRenegotiation(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allow=%v", allow), func(t *testing.T) {
+			scfg := protectedConfig(t)
+			scfg.ResumeOnRenegotiation = allow
+			ccfg := renegClientConfig(t)
+			ccfg.ClientSessionCache = NewLRUClientSessionCache(4)
+			ccfg.testOfferSessionOnRenegotiation = true
+			_, server, answer, cerr, serr := protectedPair(t, VersionTLS12, ccfg, scfg, nil)
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
+			}
+			st := server.ConnectionState()
+			if allow {
+				if !st.DidResume || answer != "none" {
+					t.Fatalf("want a resumption without a certificate, got %+v answer %q", st, answer)
+				}
+				return
+			}
+			if st.DidResume || st.Refused != RefusedRenegotiation || answer != "client" {
+				t.Fatalf("want a refused resumption and the certificate, got %+v answer %q", st, answer)
+			}
+			if n := scfg.Counters().Snapshot().Refusals[string(RefusedRenegotiation)]; n != 1 {
+				t.Fatalf("refusals[renegotiation] = %d", n)
+			}
+		})
+	}
+}
+
+// TestPostHandshakeAuthSessions: tickets issued after post-handshake auth
+// carry the client's certificate, so a server that requires one resumes
+// them; the session from before the authentication carries none and is
+// refused (client-auth-mismatch), and a client without a certificate
+// then fails the full handshake: resumption never drops the requirement.
+func TestPostHandshakeAuthSessions(t *testing.T) {
+	scfg := protectedConfig(t)
+	scfg.TicketsPerConnection = 1
+	ccfg := renegClientConfig(t)
+	client, _, answer, cerr, serr := protectedPair(t, VersionTLS13, ccfg, scfg, nil)
+	if cerr != nil || serr != nil || answer != "client" {
+		t.Fatal(cerr, serr, answer)
+	}
+	client.post13.mu.Lock()
+	sessions := slices.Clone(client.post13.sessions)
+	client.post13.mu.Unlock()
+	if len(sessions) != 2 {
+		t.Fatalf("client holds %d sessions, want the handshake's and the one after authentication", len(sessions))
+	}
+	before, after := sessions[0], sessions[1]
+	if len(before.peerCerts) == 0 || client.Session() != after {
+		t.Fatalf("client sessions: %+v", sessions)
+	}
+
+	required := scfg.Clone()
+	required.ClientAuth = RequireAndVerifyClientCert
+	required.MinVersion, required.MaxVersion = VersionTLS13, VersionTLS13
+	noCert := testClientConfig(t)
+
+	noCert.Session = after
+	c, s, cerr, serr := handshakePair(t, noCert, required)
+	if cerr != nil || serr != nil {
+		t.Fatal("post-authentication ticket:", cerr, serr)
+	}
+	exchange(t, c, s)
+	if st := s.ConnectionState(); !st.DidResume || len(st.PeerCertificates) == 0 || st.PeerCertificates[0].Subject.CommonName != "client" {
+		t.Fatalf("post-authentication ticket: %+v", st)
+	}
+
+	noCert = testClientConfig(t)
+	noCert.Session = before
+	_, s, _, serr = handshakePair(t, noCert, required)
+	wantAlert(t, "server", serr, AlertCertificateRequired, false)
+	if st := s.ConnectionState(); st.DidResume || st.Refused != RefusedClientAuth {
+		t.Fatalf("pre-authentication ticket: %+v", st)
 	}
 }

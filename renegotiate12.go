@@ -94,6 +94,11 @@ type renegState struct {
 	helloRequested, peerRefused atomic.Bool
 	// renegotiations counts the client's renegotiations (Config.Renegotiation).
 	renegotiations int
+
+	// testOmitRequestFromTranscript, in tests only, makes a TLS 1.3
+	// client sign and MAC its answer to a post-handshake
+	// CertificateRequest over a transcript without the request.
+	testOmitRequestFromTranscript bool
 }
 
 type certExchange struct{ done chan struct{} }
@@ -194,6 +199,9 @@ func (c *Conn) renegotiateAsServer(ctx context.Context) error {
 	c.resetStateForRenegotiation()
 	hs := &server12{c: c, ctx: ctx, hello: hello, renego: true}
 	if err := hs.run(helloMsg); err != nil {
+		return err
+	}
+	if err := c.flush(); err != nil {
 		return err
 	}
 	if len(c.state.PeerCertificates) == 0 {
@@ -374,7 +382,11 @@ func (c *Conn) runClientRenegotiation(ctx context.Context) error {
 	hs.t.add(shMsg)
 	c.resetStateForRenegotiation()
 	hs12 := &client12{c: c, ctx: ctx, ch: hs, hello: h, sh: sh, t: hs.t, renego: true}
-	return hs12.run()
+	if err := hs12.run(); err != nil {
+		return err
+	}
+	// The abbreviated handshake ends with our Finished, still queued.
+	return c.flush()
 }
 
 // checkRenegotiationInfo is RFC 5746, Section 3.5 for a client reading the
