@@ -50,6 +50,7 @@ type serveOptions struct {
 	verifyClient     string
 	clientCA         string
 	www, echo, json  bool
+	clientAuthPath   string // clientauth.go
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -70,6 +71,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.www, "www", false, "answer HTTP requests with a page describing the connection (the default)")
 	fs.BoolVar(&o.echo, "echo", false, "echo received bytes back")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line per finished handshake on stdout (status lines then go to stderr)")
+	fs.StringVar(&o.clientAuthPath, "client-auth-path", "", "ask for a client certificate (TLS 1.2 renegotiation, TLS 1.3 post-handshake auth) before serving paths with this prefix; 403 without one")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -416,6 +418,9 @@ func (s *server) serveWWW(conn *reprise.Conn, cs reprise.ConnectionState) {
 			}
 			break
 		}
+	}
+	if s.serveClientAuthPath(conn, req) {
+		return
 	}
 	page := statusPage(cs, s.cfg.Counters().Snapshot())
 	fmt.Fprintf(conn, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(page), page)
