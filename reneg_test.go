@@ -116,7 +116,7 @@ func TestRequestClientCertificateReprise(t *testing.T) {
 // protectedPair connects a reprise client and server of version vers and
 // runs askAfterRequest on the server while the client sends a request and
 // reads the answer. It returns both ends and both sides' errors.
-func protectedPair(t *testing.T, vers uint16, ccfg, scfg *Config, prepare func(client, server *Conn)) (client, server *Conn, answer string, cerr, serr error) {
+func protectedPair(t testing.TB, vers uint16, ccfg, scfg *Config, prepare func(client, server *Conn)) (client, server *Conn, answer string, cerr, serr error) {
 	t.Helper()
 	scfg.MinVersion, scfg.MaxVersion = vers, vers
 	a, b := memPipe()
@@ -152,14 +152,18 @@ func protectedPair(t *testing.T, vers uint16, ccfg, scfg *Config, prepare func(c
 	return client, server, answer, cerr, serr
 }
 
-func renegClientConfig(t *testing.T) *Config {
+func renegClientConfig(t *testing.T) *Config { return renegClientConfigTB(t) }
+
+func renegClientConfigTB(t testing.TB) *Config {
 	ccfg := testClientConfig(t)
 	ccfg.Renegotiation = RenegotiateFreelyAsClient
 	ccfg.Certificates = []Certificate{testClientCert(t)}
 	return ccfg
 }
 
-func protectedConfig(t *testing.T) *Config {
+func protectedConfig(t *testing.T) *Config { return protectedConfigTB(t) }
+
+func protectedConfigTB(t testing.TB) *Config {
 	scfg := testServerConfig(t)
 	scfg.ClientCAs = peertest.CAPool(t)
 	return scfg
@@ -167,7 +171,7 @@ func protectedConfig(t *testing.T) *Config {
 
 // rewriteClientHello returns a mutateOutgoing that edits a renegotiation
 // ClientHello (one that carries renegotiation_info data).
-func rewriteClientHello(t *testing.T, edit func(h *wire.ClientHello)) func([]byte) []byte {
+func rewriteClientHello(t testing.TB, edit func(h *wire.ClientHello)) func([]byte) []byte {
 	return func(msg []byte) []byte {
 		if msg[0] != wire.TypeClientHello {
 			return msg
