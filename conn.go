@@ -877,9 +877,11 @@ func (c *Conn) handlePostHandshakeLocked() error {
 			}
 			continue
 		}
-		// RFC 5746, Section 4.2 and 4.4: we never renegotiate. A client
-		// answers HelloRequest, and a server a ClientHello, with a
-		// no_renegotiation warning and carries on.
+		// RFC 5746, Sections 4.2 and 4.4: a server never renegotiates
+		// at the client's request, and a client only when the server
+		// asks and Config.Renegotiation allows it (renegotiate12.go).
+		// Refusals are a no_renegotiation warning, and the connection
+		// carries on.
 		switch {
 		case c.isClient && msg[0] == wire.TypeHelloRequest && n == 0 && c.answersHelloRequest():
 			// A renegotiation the server asked for, which Config allows

@@ -134,7 +134,8 @@ func (c *Conn) setWriteSecret13(suite *cipherSuite, secret []byte) error {
 // handlePostHandshake13 handles one handshake message received after a TLS
 // 1.3 handshake. It is called with c.inMu held. RFC 8446, Section 4.6 allows
 // only NewSessionTicket (to a client), KeyUpdate, and CertificateRequest
-// after post_handshake_auth, which we never offer.
+// (to a client that offered post_handshake_auth; posthandshake13.go). A
+// server's RequestClientCertificate reads the client's answer itself.
 func (c *Conn) handlePostHandshake13(msg []byte) error {
 	switch msg[0] {
 	case wire.TypeNewSessionTicket:

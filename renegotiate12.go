@@ -165,9 +165,27 @@ func (c *Conn) RequestClientCertificate(ctx context.Context) error {
 	case errors.Is(err, errPeerRefusedRenegotiation):
 		return ErrRenegotiationRefused
 	case ctx.Err() != nil:
-		return fmt.Errorf("tls: asking for a client certificate: %w", ctx.Err())
+		err = fmt.Errorf("tls: asking for a client certificate: %w", ctx.Err())
 	}
-	return c.fail(err)
+	return c.breakAfterFailedExchange(c.fail(err))
+}
+
+// breakAfterFailedExchange: a handshake after the first that failed
+// half-way leaves nothing to go on with, even when the failure was the
+// transport's or a deadline's (which fail does not make fatal): reads and
+// writes fail from now on with err.
+func (c *Conn) breakAfterFailedExchange(err error) error {
+	c.inMu.Lock()
+	if c.readErr == nil {
+		c.readErr = err
+	}
+	c.inMu.Unlock()
+	c.outMu.Lock()
+	if c.writeErr == nil {
+		c.writeErr = err
+	}
+	c.outMu.Unlock()
+	return err
 }
 
 // renegotiateAsServer sends HelloRequest and runs the client's new
@@ -425,6 +443,9 @@ func (c *Conn) readPostHandshakeStepLocked() error {
 	case errors.Is(err, errClientRenegotiate):
 		c.inMu.Unlock()
 		err = c.renegotiateAsClient()
+		if err != nil {
+			err = c.breakAfterFailedExchange(c.fail(err))
+		}
 		c.inMu.Lock()
 	}
 	return err
