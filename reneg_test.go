@@ -360,3 +360,156 @@ func TestPostHandshakeAuthSessions(t *testing.T) {
 		t.Fatalf("pre-authentication ticket: %+v", st)
 	}
 }
+
+// TestAppDataDuringExchange: application data the client sent before it
+// saw the request (RFC 5246 lets it interleave with the renegotiation's
+// messages) is kept for Read, not lost.
+func TestAppDataDuringExchange(t *testing.T) {
+	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
+		t.Run(versionName(vers), func(t *testing.T) {
+			scfg := protectedConfig(t)
+			scfg.MaxVersion = vers
+			client, server, cerr, serr := handshakePair(t, renegClientConfig(t), scfg)
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
+			}
+			if _, err := client.Write([]byte("GET /")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.Write([]byte("extra data")); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				answer, err := askAfterRequest(server)
+				if err == nil && answer != "client" {
+					err = fmt.Errorf("answer %q", answer)
+				}
+				if err == nil {
+					buf := make([]byte, 10)
+					if _, err = io.ReadFull(server, buf); err == nil && string(buf) != "extra data" {
+						err = fmt.Errorf("server read %q after the exchange", buf)
+					}
+				}
+				done <- err
+			}()
+			if got := readLine(t, client); got != "client" {
+				t.Fatalf("client read %q", got)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestReadDuringExchange: a Read already waiting on the server (net/http's
+// background read does this) leaves the client's answer to
+// RequestClientCertificate and returns the data that follows it.
+func TestReadDuringExchange(t *testing.T) {
+	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
+		t.Run(versionName(vers), func(t *testing.T) {
+			scfg := protectedConfig(t)
+			scfg.MaxVersion = vers
+			client, server, cerr, serr := handshakePair(t, renegClientConfig(t), scfg)
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
+			}
+			readDone := make(chan string, 1)
+			go func() {
+				buf := make([]byte, 5)
+				_, err := io.ReadFull(server, buf)
+				if err != nil {
+					readDone <- err.Error()
+				}
+				readDone <- string(buf)
+			}()
+			reqDone := make(chan error, 1)
+			go func() {
+				// Give the Read time to be waiting first; the test holds
+				// either way.
+				time.Sleep(50 * time.Millisecond)
+				reqDone <- server.RequestClientCertificate(context.Background())
+			}()
+			// The client answers while it reads.
+			clientRead := make(chan error, 1)
+			go func() {
+				buf := make([]byte, 1)
+				_, err := client.Read(buf)
+				clientRead <- err
+			}()
+			if err := <-reqDone; err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.Write([]byte("after")); err != nil {
+				t.Fatal(err)
+			}
+			if got := <-readDone; got != "after" {
+				t.Fatalf("the waiting Read got %q", got)
+			}
+			if cn := server.ConnectionState().PeerCertificates[0].Subject.CommonName; cn != "client" {
+				t.Fatalf("peer %q", cn)
+			}
+			server.Write([]byte("x"))
+			if err := <-clientRead; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestRenegotiationSupport: Config.Renegotiation on the client:
+// RenegotiateOnceAsClient answers the first HelloRequest and refuses the
+// second (counted), RenegotiateFreelyAsClient answers both, and
+// RenegotiateNever (the default) none.
+func TestRenegotiationSupport(t *testing.T) {
+	for _, tc := range []struct {
+		mode RenegotiationSupport
+		want []error
+	}{
+		{RenegotiateNever, []error{ErrRenegotiationRefused, ErrRenegotiationRefused}},
+		{RenegotiateOnceAsClient, []error{nil, ErrRenegotiationRefused}},
+		{RenegotiateFreelyAsClient, []error{nil, nil}},
+	} {
+		t.Run(fmt.Sprint(tc.mode), func(t *testing.T) {
+			scfg := protectedConfig(t)
+			scfg.MaxVersion = VersionTLS12
+			ccfg := renegClientConfig(t)
+			ccfg.Renegotiation = tc.mode
+			ccfg.ClientSessionCache = NewLRUClientSessionCache(4)
+			client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
+			}
+			go func() {
+				buf := make([]byte, 16)
+				for {
+					if _, err := client.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			for i, want := range tc.want {
+				before := client.Session()
+				err := server.RequestClientCertificate(context.Background())
+				if !errors.Is(err, want) {
+					t.Fatalf("request %d: %v, want %v", i, err, want)
+				}
+				if err == nil {
+					if s := client.Session(); s == before || ccfg.ClientSessionCache.Get("localhost") != s {
+						t.Fatalf("request %d: the client's session and cache were not refreshed", i)
+					}
+				}
+			}
+			refused := 0
+			for _, w := range tc.want {
+				if w != nil {
+					refused++
+				}
+			}
+			if n := ccfg.Counters().Snapshot().RenegotiationsRefused; n != int64(refused) {
+				t.Fatalf("client renegotiations_refused = %d, want %d", n, refused)
+			}
+		})
+	}
+}
