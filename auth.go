@@ -216,7 +216,7 @@ func (c *Conn) verifyPeerChain(chain [][]byte, verify bool) error {
 		}
 		chains, err := certs[0].Verify(opts)
 		if err != nil {
-			return wrapError(certificateAlert(err), "verifying peer certificate", err)
+			return wrapError(certificateAlert(err), "verifying peer certificate", &CertificateVerificationError{UnverifiedCertificates: certs, Err: err})
 		}
 		c.state.VerifiedChains = chains
 	}
@@ -245,15 +245,4 @@ func certificateAlert(err error) alert.Alert {
 		return alert.CertificateExpired
 	}
 	return alert.BadCertificate
-}
-
-// leafKey returns the certificate's public key, parsing the leaf if needed.
-func (cert *Certificate) leaf() (*x509.Certificate, error) {
-	if cert.Leaf != nil {
-		return cert.Leaf, nil
-	}
-	if len(cert.Chain) == 0 {
-		return nil, errors.New("tls: certificate has an empty chain")
-	}
-	return x509.ParseCertificate(cert.Chain[0])
 }

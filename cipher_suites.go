@@ -97,15 +97,6 @@ func CipherSuiteByName(name string) (uint16, bool) {
 	return 0, false
 }
 
-// CipherSuites lists every suite reprise implements, in default preference order.
-func CipherSuites() []uint16 {
-	ids := make([]uint16, len(cipherSuites))
-	for i, s := range cipherSuites {
-		ids[i] = s.id
-	}
-	return ids
-}
-
 // keyBlockLen is how many bytes of TLS 1.2 key block the suite needs
 // (RFC 5246, Section 6.3): MAC keys, then encryption keys, then IVs.
 func (s *cipherSuite) keyBlockLen() int {

@@ -56,7 +56,11 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	}
 	hs.t.add(shMsg)
 	hs12 := &client12{c: c, ctx: ctx, ch: hs, hello: hs.hello, sh: sh, t: hs.t}
-	return hs12.run()
+	if err := hs12.run(); err != nil {
+		return err
+	}
+	c.setExporter12(hs12.suite, hs12.master, hs.hello.Random, sh.Random, hs12.ems)
+	return nil
 }
 
 // clientHello is what the client offered, shared by both versions.

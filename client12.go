@@ -250,10 +250,12 @@ func (hs *client12) runFull() error {
 
 	var clientCert *Certificate
 	if certReq != nil {
-		clientCert = hs.chooseClientCertificate(certReq)
+		if clientCert, err = hs.chooseClientCertificate(certReq); err != nil {
+			return err
+		}
 		var chain [][]byte
 		if clientCert != nil {
-			chain = clientCert.Chain
+			chain = clientCert.Certificate
 		}
 		if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: chain}); err != nil {
 			return err
@@ -310,26 +312,30 @@ func (hs *client12) verifyServerKeyExchange(ske *wire.ServerKeyExchangeECDHE) er
 
 // chooseClientCertificate picks our first certificate whose key can sign
 // with a scheme the server accepts; none means an empty Certificate.
-func (hs *client12) chooseClientCertificate(req *wire.CertificateRequest12) *Certificate {
-	for i := range hs.c.config.Certificates {
-		cert := &hs.c.config.Certificates[i]
-		if cert.PrivateKey == nil {
+func (hs *client12) chooseClientCertificate(req *wire.CertificateRequest12) (*Certificate, error) {
+	candidates, err := hs.c.clientCertificates(hs.ctx, VersionTLS12, req.SignatureAlgorithms, req.CertificateAuthorities)
+	if err != nil {
+		return nil, err
+	}
+	for i := range candidates {
+		cert := &candidates[i]
+		if certSigner(cert) == nil {
 			continue
 		}
-		if _, err := selectSignatureScheme(cert.PrivateKey.Public(), req.SignatureAlgorithms, false); err == nil {
-			return cert
+		if _, err := selectSignatureScheme(certSigner(cert).Public(), req.SignatureAlgorithms, false); err == nil {
+			return cert, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func (hs *client12) sendCertificateVerify(cert *Certificate, req *wire.CertificateRequest12) error {
 	c := hs.c
-	scheme, err := selectSignatureScheme(cert.PrivateKey.Public(), req.SignatureAlgorithms, false)
+	scheme, err := selectSignatureScheme(certSigner(cert).Public(), req.SignatureAlgorithms, false)
 	if err != nil {
 		return err
 	}
-	sig, err := sign(c.config.rand(), cert.PrivateKey, scheme, hs.t.raw)
+	sig, err := sign(c.config.rand(), certSigner(cert), scheme, hs.t.raw)
 	if err != nil {
 		return wrapError(alert.InternalError, "signing CertificateVerify", err)
 	}
@@ -377,6 +383,7 @@ func (hs *client12) readChangeCipherSpecAndFinished() error {
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
 	}
+	c.noteFinished12(fin.VerifyData)
 	if err := checkFinished(fin.VerifyData, want); err != nil {
 		return err
 	}
@@ -391,6 +398,7 @@ func (hs *client12) sendChangeCipherSpecAndFinished() error {
 	}
 	c.activateWriteKeys()
 	verify := keysched.Finished12(hs.suite.hash, hs.master, true, hs.t.Sum())
+	c.noteFinished12(verify)
 	c.keepVerifyData(true, verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
 	return err

@@ -636,6 +636,7 @@ func (hs *client13) sendClientFlight() error {
 
 	clientAP := hs.master.ClientApplicationTrafficSecret(th)
 	serverAP := hs.master.ServerApplicationTrafficSecret(th)
+	c.setExporter13(hs.suite, hs.master, th)
 	c.keyLog("CLIENT_TRAFFIC_SECRET_0", hs.hello.Random, clientAP)
 	c.keyLog("SERVER_TRAFFIC_SECRET_0", hs.hello.Random, serverAP)
 	if err := c.setReadSecret13(hs.suite, serverAP); err != nil {
@@ -669,19 +670,23 @@ func (hs *client13) sendCertificate() error {
 	c, req := hs.c, hs.certReq
 	var cert *Certificate
 	var scheme SignatureScheme
-	for i := range c.config.Certificates {
-		cand := &c.config.Certificates[i]
-		if cand.PrivateKey == nil {
+	candidates, err := c.clientCertificates(hs.ctx, VersionTLS13, req.SignatureAlgorithms, req.CertificateAuthorities)
+	if err != nil {
+		return err
+	}
+	for i := range candidates {
+		cand := &candidates[i]
+		if certSigner(cand) == nil {
 			continue
 		}
-		if s, err := selectSignatureScheme(cand.PrivateKey.Public(), req.SignatureAlgorithms, true); err == nil {
+		if s, err := selectSignatureScheme(certSigner(cand).Public(), req.SignatureAlgorithms, true); err == nil {
 			cert, scheme = cand, s
 			break
 		}
 	}
 	msg := &wire.Certificate13{RequestContext: req.RequestContext}
 	if cert != nil {
-		for _, der := range cert.Chain {
+		for _, der := range cert.Certificate {
 			msg.Entries = append(msg.Entries, wire.CertificateEntry{Data: der})
 		}
 	}
@@ -691,7 +696,7 @@ func (hs *client13) sendCertificate() error {
 	if cert == nil {
 		return nil
 	}
-	sig, err := sign(c.config.rand(), cert.PrivateKey, scheme, signed13(false, hs.t.Sum()))
+	sig, err := sign(c.config.rand(), certSigner(cert), scheme, signed13(false, hs.t.Sum()))
 	if err != nil {
 		return wrapError(alert.InternalError, "signing CertificateVerify", err)
 	}

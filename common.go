@@ -22,69 +22,6 @@ func VersionName(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
-// CurveID is a TLS NamedGroup (RFC 8446, Section 4.2.7).
-type CurveID uint16
-
-// Key exchange groups reprise implements.
-const (
-	CurveP256      CurveID = 23
-	CurveP384      CurveID = 24
-	X25519         CurveID = 29
-	X25519MLKEM768 CurveID = 0x11EC // draft-ietf-tls-ecdhe-mlkem; TLS 1.3 only
-)
-
-func (c CurveID) String() string {
-	switch c {
-	case CurveP256:
-		return "P-256"
-	case CurveP384:
-		return "P-384"
-	case X25519:
-		return "X25519"
-	case X25519MLKEM768:
-		return "X25519MLKEM768"
-	}
-	return fmt.Sprintf("CurveID(%d)", uint16(c))
-}
-
-// SignatureScheme is a TLS SignatureScheme (RFC 8446, Section 4.2.3).
-type SignatureScheme uint16
-
-const (
-	PKCS1WithSHA256        SignatureScheme = 0x0401
-	PKCS1WithSHA384        SignatureScheme = 0x0501
-	PKCS1WithSHA512        SignatureScheme = 0x0601
-	PSSWithSHA256          SignatureScheme = 0x0804
-	PSSWithSHA384          SignatureScheme = 0x0805
-	PSSWithSHA512          SignatureScheme = 0x0806
-	ECDSAWithP256AndSHA256 SignatureScheme = 0x0403
-	ECDSAWithP384AndSHA384 SignatureScheme = 0x0503
-	ECDSAWithP521AndSHA512 SignatureScheme = 0x0603
-	Ed25519                SignatureScheme = 0x0807
-	PKCS1WithSHA1          SignatureScheme = 0x0201
-	ECDSAWithSHA1          SignatureScheme = 0x0203
-)
-
-// ClientAuthType says whether a server asks for and checks client
-// certificates. The names are crypto/tls's.
-type ClientAuthType int
-
-const (
-	NoClientCert ClientAuthType = iota
-	RequestClientCert
-	RequireAnyClientCert
-	VerifyClientCertIfGiven
-	RequireAndVerifyClientCert
-)
-
-func (t ClientAuthType) requests() bool { return t != NoClientCert }
-func (t ClientAuthType) requires() bool {
-	return t == RequireAnyClientCert || t == RequireAndVerifyClientCert
-}
-func (t ClientAuthType) verifies() bool {
-	return t == VerifyClientCertIfGiven || t == RequireAndVerifyClientCert
-}
-
 // supportedSignatureAlgorithms lists what we accept from a peer, in
 // preference order. SHA-1 schemes are not offered.
 var supportedSignatureAlgorithms = []uint16{

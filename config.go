@@ -18,17 +18,6 @@ import (
 	"github.com/reprise-tls/reprise/internal/diag"
 )
 
-// Certificate is a certificate chain and the private key for its leaf.
-type Certificate struct {
-	// Chain holds DER certificates, leaf first.
-	Chain [][]byte
-	// PrivateKey signs handshakes: an *ecdsa.PrivateKey, *rsa.PrivateKey,
-	// ed25519.PrivateKey or any crypto.Signer over one of those key types.
-	PrivateKey crypto.Signer
-	// Leaf is Chain[0] parsed; filled in by X509KeyPair and on first use.
-	Leaf *x509.Certificate
-}
-
 // X509KeyPair parses a PEM certificate chain and a PEM private key
 // (PKCS#8, PKCS#1 or SEC 1).
 func X509KeyPair(certPEM, keyPEM []byte) (Certificate, error) {
@@ -40,10 +29,10 @@ func X509KeyPair(certPEM, keyPEM []byte) (Certificate, error) {
 			break
 		}
 		if b.Type == "CERTIFICATE" {
-			cert.Chain = append(cert.Chain, b.Bytes)
+			cert.Certificate = append(cert.Certificate, b.Bytes)
 		}
 	}
-	if len(cert.Chain) == 0 {
+	if len(cert.Certificate) == 0 {
 		return cert, errors.New("tls: no CERTIFICATE block in certificate PEM")
 	}
 	var keyDER *pem.Block
@@ -61,7 +50,7 @@ func X509KeyPair(certPEM, keyPEM []byte) (Certificate, error) {
 		return cert, err
 	}
 	cert.PrivateKey = key
-	if cert.Leaf, err = x509.ParseCertificate(cert.Chain[0]); err != nil {
+	if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
 		return cert, fmt.Errorf("tls: parsing certificate: %w", err)
 	}
 	if !publicKeysEqual(cert.Leaf.PublicKey, key.Public()) {
@@ -107,18 +96,32 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 	return false
 }
 
-// ClientHelloInfo is what GetCertificate sees of a ClientHello.
-type ClientHelloInfo struct {
-	ServerName        string
-	SupportedVersions []uint16
-	CipherSuites      []uint16
-	SupportedCurves   []CurveID
-	SignatureSchemes  []SignatureScheme
-	SupportedProtos   []string
-}
-
 // Config configures a client or a server. A Config may be shared by many
 // connections and must not be modified after first use.
+//
+// The zero Config is usable, and every field's zero value means a default:
+//
+//	MinVersion, MaxVersion   TLS 1.2, TLS 1.3
+//	CipherSuites             all of CipherSuites(): TLS 1.3, then TLS 1.2 AEAD, then CBC
+//	CurvePreferences         X25519MLKEM768 (TLS 1.3 only), X25519, P-256, P-384
+//	RootCAs                  the system roots
+//	ExtendedMasterSecret     EMSPrefer: offered and accepted, not required
+//	SessionCacheMode         SessionCacheServer: the server caches TLS 1.2 sessions by ID
+//	SessionStore             an in-memory cache of MaxCachedSessions entries
+//	MaxCachedSessions        20480
+//	SessionTimeout           300 seconds (OpenSSL's), for TLS 1.2 sessions and tickets
+//	SessionTicketsDisabled   false: tickets on, in both versions and roles
+//	TicketKeys, TicketSealer random keys per Config, rotated automatically
+//	TicketLifetime           7 days, RFC 8446's maximum (TLS 1.3 tickets)
+//	TicketsPerConnection     2 TLS 1.3 tickets after each handshake
+//	MaxTicketAgeSkew         10 seconds
+//	AllowPSKWithoutDHE       false: TLS 1.3 resumption always with a fresh key exchange
+//	SingleUseTickets         false: TLS 1.3 tickets are sealed state
+//	ClientSessionCache       none: a client resumes only a Session handed over
+//	ClientAuth               NoClientCert
+//	Time, Rand               time.Now, crypto/rand.Reader
+//
+// reprisehttp's Transport turns a client session cache on by default.
 type Config struct {
 	// Certificates are the server's chains, or the client's for client
 	// authentication. A server picks the first whose key suits the
@@ -137,6 +140,20 @@ type Config struct {
 	InsecureSkipVerify bool
 	// VerifyPeerCertificate, if set, is called after normal verification.
 	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
+	// VerifyConnection, if set, is called on both sides after every
+	// handshake, full or resumed, with the connection's state; an error
+	// ends the connection with a bad_certificate alert. Unlike
+	// VerifyPeerCertificate it also runs on resumption, so it is the place
+	// for checks that must hold for every connection.
+	VerifyConnection func(ConnectionState) error
+	// GetConfigForClient, if set, is called by a server with each
+	// ClientHello and may return a Config to use for that connection
+	// instead (nil keeps this one).
+	GetConfigForClient func(*ClientHelloInfo) (*Config, error)
+	// GetClientCertificate, if set, picks the client's certificate when a
+	// server asks for one, instead of Certificates. An empty Certificate
+	// sends none.
+	GetClientCertificate func(*CertificateRequestInfo) (*Certificate, error)
 
 	// NextProtos lists ALPN protocols in preference order (RFC 7301).
 	NextProtos []string
@@ -173,6 +190,13 @@ type Config struct {
 	// Tracer, if set, sees every handshake message, change_cipher_spec and
 	// alert, in order.
 	Tracer Tracer
+	// OnHandshake, if set, is called once per handshake, when it has
+	// succeeded or failed, with its outcome and duration: the hook for
+	// metrics (reprise/metrics) and logs (LogHandshakes). It runs on the
+	// handshaking goroutine before Handshake returns, so it must be quick,
+	// and it must not call the Conn's methods: the result carries the
+	// state.
+	OnHandshake func(HandshakeResult)
 
 	// HandshakeTimeout bounds each handshake, on top of any deadline in
 	// the context passed to HandshakeContext: when it passes, the
@@ -192,6 +216,12 @@ type Config struct {
 	SessionCacheMode SessionCacheMode
 	// SessionStore, if set, replaces the internal in-memory cache.
 	SessionStore SessionStore
+	// StoreTimeout is the budget of each call to SessionStore, GetSession
+	// and TicketSealer, within the handshake's context; zero means 100ms.
+	// A call that errs, panics or runs out of it is a miss (reason
+	// "store-unavailable"): a full handshake, or a ticket not issued,
+	// never a failed connection.
+	StoreTimeout time.Duration
 	// SessionIDContext binds sessions to one application or configuration
 	// (SSL_CTX_set_session_id_context): a session made under another
 	// context is not resumed. At most 32 bytes.
@@ -453,6 +483,8 @@ type sharedState struct {
 	cacheMu  sync.Mutex
 	cache    *MemorySessionCache // the default internal cache, made on first use
 	tickets  *ticketState
+	// storeSlots bounds the SessionStore and TicketSealer calls in flight.
+	storeSlots storeSlots
 }
 
 // shared returns c's shared state, creating it on first use. The pointer is

@@ -103,6 +103,7 @@ type Conn struct {
 	recordVers uint16 // legacy_record_version for outgoing records
 
 	closed atomic.Bool
+	id     atomic.Uint64 // see ID
 
 	// fatal is the alert that ended the connection, sent or received; set
 	// once, by fail or handleAlert. After it nothing more goes on the
@@ -181,11 +182,15 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		defer stop()
 	}
 
+	start := time.Now()
 	var err error
 	if c.isClient {
 		err = c.clientHandshake(ctx)
 	} else {
 		err = c.serverHandshake(ctx)
+	}
+	if err == nil {
+		err = c.verifyConnection()
 	}
 	if err == nil {
 		err = c.flush()
@@ -198,10 +203,12 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		}
 		c.handshakeErr = err
 		c.countHandshakeFailure()
+		c.onHandshake(start, err)
 		return err
 	}
 	c.handshakeDone.Store(true)
 	c.countHandshakeSuccess()
+	c.onHandshake(start, nil)
 	return nil
 }
 
@@ -1011,39 +1018,7 @@ func Dial(network, addr string, config *Config) (*Conn, error) {
 // DialWithDialer is Dial with a custom dialer; its Timeout and Deadline
 // bound the handshake too.
 func DialWithDialer(d *net.Dialer, network, addr string, config *Config) (*Conn, error) {
-	ctx := context.Background()
-	if d.Timeout != 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
-		defer cancel()
-	}
-	if !d.Deadline.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Deadline)
-		defer cancel()
-	}
-	raw, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	if config == nil {
-		config = &Config{}
-	}
-	if config.ServerName == "" && !config.InsecureSkipVerify {
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			host = addr
-		}
-		config = config.Clone()
-		config.ServerName = host
-	}
-	c := Client(raw, config)
-	c.sessionKeyAddr = addr
-	if err := c.HandshakeContext(ctx); err != nil {
-		raw.Close()
-		return nil, err
-	}
-	return c, nil
+	return dial(context.Background(), d, network, addr, config)
 }
 
 // activateReadKeys switches reading to the keys installed by the

@@ -22,6 +22,13 @@
 // not resumed ("expired", "sni-mismatch", "ems-mismatch", ...; see the
 // Refused* constants).
 //
+// A session store, the GetSession callback and a TicketSealer can never
+// fail a handshake: each call has its own budget (Config.StoreTimeout)
+// inside the handshake's context, and an error, a timeout or a panic makes
+// a full handshake (or a ticket not issued), explained as
+// "store-unavailable" and counted apart from misses. New sessions are
+// written to an external store off the handshake's critical path.
+//
 // A client checks a session before it offers it, too: one from a
 // connection that skipped certificate verification, or whose server
 // certificate has expired since or does not name Config.ServerName, is not
@@ -52,6 +59,8 @@
 // version (server_resume.go). Handshake code never sends alerts: it returns
 // errors that carry the alert the RFC names, and Conn sends it once.
 // Wire formats live in internal/wire, the record layer in internal/record,
-// the key schedules in internal/keysched, ticket protection and key files
-// in internal/ticket, and the cache in internal/cache.
+// the key schedules in internal/keysched, ticket protection, key files
+// and fleet-derived keys in internal/ticket, and the cache in
+// internal/cache. The Redis and bbolt session stores are packages of their
+// own (stores/redis, stores/bolt), so the core imports neither.
 package reprise

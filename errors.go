@@ -45,7 +45,7 @@ type AlertError struct {
 	Err      error // what we found wrong; nil for a received alert
 }
 
-func (e *AlertError) Error() string {
+func (e AlertError) Error() string {
 	if e.Received {
 		return "tls: peer sent alert " + e.Alert.String()
 	}
@@ -55,7 +55,7 @@ func (e *AlertError) Error() string {
 	return "tls: sent alert " + e.Alert.String()
 }
 
-func (e *AlertError) Unwrap() error { return e.Err }
+func (e AlertError) Unwrap() error { return e.Err }
 
 // protocolError is a handshake failure whose alert was fixed where it was
 // found. Handshake code returns these; only Conn sends the alert.
@@ -108,7 +108,6 @@ var (
 	// a TLS record. It is returned, wrapped in an AlertError for
 	// unexpected_message, as soon as the 5-byte record header is read.
 	ErrClientSpokeHTTP = &protocolError{alert: alert.UnexpectedMessage, msg: "tls: client spoke HTTP to a TLS port"}
-	errNoRenegotiation = errors.New("tls: renegotiation is not supported")
 )
 
 // carriesAlert reports whether err was built with the alert it calls for.

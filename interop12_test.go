@@ -61,7 +61,7 @@ func TestOpenSSLClient12(t *testing.T) {
 			scfg.CurvePreferences = []CurveID{group}
 			addr := serveTCP(t, scfg)
 			for _, s := range cipherSuites {
-				if s.tls13 || !suiteFitsKey(s, scfg.Certificates[0].PrivateKey.Public()) {
+				if s.tls13 || !suiteFitsKey(s, certSigner(&scfg.Certificates[0]).Public()) {
 					continue
 				}
 				// The certificate's own curve must be listed too (RFC 8422, 5.1.1).
@@ -252,10 +252,10 @@ func TestGnuTLS12(t *testing.T) {
 // groupList lists g first, then the curves of the test certificates,
 // without repeats (openssl refuses duplicates).
 func groupList(g CurveID) string {
-	list := []string{g.String()}
+	list := []string{CurveName(g)}
 	for _, c := range []CurveID{CurveP256, CurveP384} {
 		if c != g {
-			list = append(list, c.String())
+			list = append(list, CurveName(c))
 		}
 	}
 	return strings.Join(list, ":")

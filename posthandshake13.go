@@ -37,9 +37,9 @@ type pha13 struct {
 }
 
 // offersPostHandshakeAuth says whether a client offers post_handshake_auth:
-// when it has a certificate to give.
+// when it has a certificate to give, or GetClientCertificate to choose one.
 func (cfg *Config) offersPostHandshakeAuth() bool {
-	return len(cfg.Certificates) > 0 || cfg.testForcePostHandshakeAuth
+	return len(cfg.Certificates) > 0 || cfg.GetClientCertificate != nil || cfg.testForcePostHandshakeAuth
 }
 
 // keepForPostHandshakeAuth, at the end of a server's handshake, keeps
@@ -96,7 +96,7 @@ func (c *Conn) postHandshakeAuth13(ctx context.Context) error {
 	for _, e := range cert.Entries {
 		chain = append(chain, e.Data)
 	}
-	verify := cfg.ClientAuth.verifies() || cfg.ClientCAs != nil
+	verify := cfg.clientAuth().verifies() || cfg.ClientCAs != nil
 	if len(chain) > 0 {
 		if err := c.verifyPeerChain(chain, verify); err != nil {
 			return err
@@ -128,10 +128,14 @@ func (c *Conn) postHandshakeAuth13(ctx context.Context) error {
 		// discretion either continue the handshake without client
 		// authentication, or abort the handshake with a
 		// "certificate_required" alert."
-		if cfg.ClientAuth.requires() {
+		if cfg.clientAuth().requires() {
 			return peerError(alert.CertificateRequired, "client sent no certificate, and one is required")
 		}
 		return ErrNoClientCertificate
+	}
+	// Config.VerifyConnection sees the connection with its new peer.
+	if err := c.verifyConnection(); err != nil {
+		return err
 	}
 	// The identity is known: the tickets issued from now on carry it
 	// (Section 4.6.1), so a resumption keeps it.
@@ -179,10 +183,14 @@ func (c *Conn) answerCertificateRequest13(msg []byte) error {
 	if !c.reneg.testOmitRequestFromTranscript {
 		t.add(msg)
 	}
-	cert, scheme := chooseClientCertificate13(c.config, req.SignatureAlgorithms)
+	candidates, err := c.clientCertificates(context.Background(), VersionTLS13, req.SignatureAlgorithms, req.CertificateAuthorities)
+	if err != nil {
+		return err
+	}
+	cert, scheme := chooseClientCertificate13(candidates, req.SignatureAlgorithms)
 	certMsg := &wire.Certificate13{RequestContext: req.RequestContext}
 	if cert != nil {
-		for _, der := range cert.Chain {
+		for _, der := range cert.Certificate {
 			certMsg.Entries = append(certMsg.Entries, wire.CertificateEntry{Data: der})
 		}
 	}
@@ -194,7 +202,7 @@ func (c *Conn) answerCertificateRequest13(msg []byte) error {
 	t.add(m)
 	flight = append(flight, m)
 	if cert != nil {
-		sig, err := sign(c.config.rand(), cert.PrivateKey, scheme, signed13(false, t.Sum()))
+		sig, err := sign(c.config.rand(), certSigner(cert), scheme, signed13(false, t.Sum()))
 		if err != nil {
 			return wrapError(alert.InternalError, "signing CertificateVerify", err)
 		}
@@ -230,15 +238,15 @@ func (c *Conn) answerCertificateRequest13(msg []byte) error {
 	return c.flushLocked()
 }
 
-// chooseClientCertificate13 picks our first certificate that can sign
+// chooseClientCertificate13 picks the first certificate that can sign
 // with a scheme the server accepts (Section 4.4.2.3), or none.
-func chooseClientCertificate13(cfg *Config, schemes []uint16) (*Certificate, SignatureScheme) {
-	for i := range cfg.Certificates {
-		cand := &cfg.Certificates[i]
-		if cand.PrivateKey == nil {
+func chooseClientCertificate13(candidates []Certificate, schemes []uint16) (*Certificate, SignatureScheme) {
+	for i := range candidates {
+		cand := &candidates[i]
+		if certSigner(cand) == nil {
 			continue
 		}
-		if s, err := selectSignatureScheme(cand.PrivateKey.Public(), schemes, true); err == nil {
+		if s, err := selectSignatureScheme(certSigner(cand).Public(), schemes, true); err == nil {
 			return cand, s
 		}
 	}

@@ -222,6 +222,11 @@ func (c *Conn) renegotiateAsServer(ctx context.Context) error {
 	if err := c.flush(); err != nil {
 		return err
 	}
+	// The new handshake's keys serve the exporters from now on.
+	c.setExporter12(hs.suite, hs.master, hello.Random, hs.serverRandom, hs.ems)
+	if err := c.verifyConnection(); err != nil {
+		return err
+	}
 	if len(c.state.PeerCertificates) == 0 {
 		return ErrNoClientCertificate
 	}
@@ -234,6 +239,9 @@ func (c *Conn) resetStateForRenegotiation() {
 	s := &c.state
 	s.DidResume, s.Resumption, s.Refused = false, ResumedNone, RefusedNone
 	s.PeerCertificates, s.VerifiedChains = nil, nil
+	// RFC 5929, Section 3.1: tls-unique is the first Finished "in the
+	// most recent handshake of the current connection".
+	s.TLSUnique = nil
 	if !c.isClient {
 		s.session = nil
 	}
@@ -299,13 +307,13 @@ func (hs *server12) refusesResumptionOnRenegotiation() bool {
 
 // requestsClientCert: a renegotiation is made to see a certificate.
 func (hs *server12) requestsClientCert() bool {
-	return hs.renego || hs.c.config.ClientAuth.requests()
+	return hs.renego || hs.c.config.clientAuth().requests()
 }
 
 // verifiesClientCert: on a renegotiation the certificate is verified
 // against ClientCAs whenever they are set.
 func (hs *server12) verifiesClientCert() bool {
-	return hs.c.config.ClientAuth.verifies() || (hs.renego && hs.c.config.ClientCAs != nil)
+	return hs.c.config.clientAuth().verifies() || (hs.renego && hs.c.config.ClientCAs != nil)
 }
 
 // ---- the client side -------------------------------------------------
@@ -404,7 +412,11 @@ func (c *Conn) runClientRenegotiation(ctx context.Context) error {
 		return err
 	}
 	// The abbreviated handshake ends with our Finished, still queued.
-	return c.flush()
+	if err := c.flush(); err != nil {
+		return err
+	}
+	c.setExporter12(hs12.suite, hs12.master, h.Random, sh.Random, hs12.ems)
+	return c.verifyConnection()
 }
 
 // checkRenegotiationInfo is RFC 5746, Section 3.5 for a client reading the

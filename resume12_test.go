@@ -260,13 +260,13 @@ func TestRefusals(t *testing.T) {
 // certificate.
 func TestClientAuthSatisfiedBy(t *testing.T) {
 	cert := testClientCert(t)
-	leaf, err := x509.ParseCertificate(cert.Chain[0])
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := leaf.NotBefore.Add(time.Hour)
-	withCert := &Session{peerCerts: cert.Chain, verified: true}
-	unverified := &Session{peerCerts: cert.Chain}
+	withCert := &Session{peerCerts: cert.Certificate, verified: true}
+	unverified := &Session{peerCerts: cert.Certificate}
 	noCert := &Session{}
 	for _, tc := range []struct {
 		name string
@@ -343,7 +343,14 @@ func TestDecideResumption12(t *testing.T) {
 		{name: "other SNI", hello: func(h *wire.ClientHello) { h.ServerName = "other" }, refused: RefusedSNI},
 		{name: "other context", session: func(s *Session) { s.idContext = []byte("x") }, refused: RefusedContext},
 		{name: "ETM session, hello without ETM", session: func(s *Session) { s.etm = true }, refused: RefusedETM},
-		{name: "unknown ID", hello: func(h *wire.ClientHello) { h.SessionID = bytes.Repeat([]byte{8}, 32) }, refused: RefusedUnknownSession},
+		{name: "unknown ID of our shape", hello: func(h *wire.ClientHello) { h.SessionID = taggedID(8) }, refused: RefusedUnknownSession},
+		{name: "unknown ID from a TLS 1.3 client, of our shape", hello: func(h *wire.ClientHello) {
+			h.SessionID = taggedID(8)
+			h.SupportedVersions = []uint16{VersionTLS13, VersionTLS12}
+		}, refused: RefusedUnknownSession},
+		{name: "unknown random ID (crypto/tls sends one on every TLS 1.2 hello) is not an offer", hello: func(h *wire.ClientHello) {
+			h.SessionID = bytes.Repeat([]byte{8}, 32)
+		}, refused: RefusedNone, noSession: true},
 		{name: "unknown ID from a TLS 1.3 client is its compatibility ID, not an offer", hello: func(h *wire.ClientHello) {
 			h.SessionID = bytes.Repeat([]byte{8}, 32)
 			h.SupportedVersions = []uint16{VersionTLS13, VersionTLS12}
@@ -654,18 +661,18 @@ type countingSealer struct {
 	mu           sync.Mutex
 }
 
-func (s *countingSealer) SealTicket(now time.Time, rand io.Reader, p []byte) ([]byte, error) {
+func (s *countingSealer) SealTicket(ctx context.Context, now time.Time, rand io.Reader, p []byte) ([]byte, error) {
 	s.mu.Lock()
 	s.seals++
 	s.mu.Unlock()
-	return s.keys.SealTicket(now, rand, p)
+	return s.keys.SealTicket(ctx, now, rand, p)
 }
 
-func (s *countingSealer) OpenTicket(now time.Time, t []byte) ([]byte, TicketStatus) {
+func (s *countingSealer) OpenTicket(ctx context.Context, now time.Time, t []byte) ([]byte, TicketStatus) {
 	s.mu.Lock()
 	s.opens++
 	s.mu.Unlock()
-	return s.keys.OpenTicket(now, t)
+	return s.keys.OpenTicket(ctx, now, t)
 }
 
 // TestCustomTicketSealer: two servers sharing a TicketSealer resume each
@@ -689,10 +696,12 @@ func TestCustomTicketSealer(t *testing.T) {
 // Section 3.3).
 type failingSealer struct{}
 
-func (failingSealer) SealTicket(time.Time, io.Reader, []byte) ([]byte, error) {
+func (failingSealer) SealTicket(context.Context, time.Time, io.Reader, []byte) ([]byte, error) {
 	return nil, errors.New("sealer down")
 }
-func (failingSealer) OpenTicket(time.Time, []byte) ([]byte, TicketStatus) { return nil, TicketInvalid }
+func (failingSealer) OpenTicket(context.Context, time.Time, []byte) ([]byte, TicketStatus) {
+	return nil, TicketInvalid
+}
 
 func TestEmptyTicketWhenSealingFails(t *testing.T) {
 	scfg := testServerConfig(t)

@@ -24,6 +24,9 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.configForClient(ctx, hello); err != nil {
+		return err
+	}
 	vers, err := c.config.serverVersion(hello)
 	if err != nil {
 		return err
@@ -36,7 +39,11 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 		return newServer13(ctx, c, hello, msg).run()
 	}
 	hs := &server12{c: c, ctx: ctx, hello: hello}
-	return hs.run(msg)
+	if err := hs.run(msg); err != nil {
+		return err
+	}
+	c.setExporter12(hs.suite, hs.master, hello.Random, hs.serverRandom, hs.ems)
+	return nil
 }
 
 // serverVersion picks the protocol version for a ClientHello: from
@@ -69,23 +76,6 @@ func (cfg *Config) serverVersion(hello *wire.ClientHello) (uint16, error) {
 	return 0, peerError(alert.ProtocolVersion, "client's version 0x%04x is not enabled", hello.Vers)
 }
 
-// clientHelloInfo summarises a ClientHello for GetCertificate and hooks.
-func clientHelloInfo(h *wire.ClientHello) *ClientHelloInfo {
-	info := &ClientHelloInfo{
-		ServerName:        h.ServerName,
-		SupportedVersions: h.SupportedVersions,
-		CipherSuites:      h.CipherSuites,
-		SupportedProtos:   h.ALPN,
-	}
-	for _, g := range h.SupportedGroups {
-		info.SupportedCurves = append(info.SupportedCurves, CurveID(g))
-	}
-	for _, s := range h.SignatureAlgorithms {
-		info.SignatureSchemes = append(info.SignatureSchemes, SignatureScheme(s))
-	}
-	return info
-}
-
 // negotiateALPN picks the first of our protocols the client offers (RFC
 // 7301, Section 3.2). No overlap is no_application_protocol.
 func (cfg *Config) negotiateALPN(offered []string) (string, error) {
@@ -101,9 +91,9 @@ func (cfg *Config) negotiateALPN(offered []string) (string, error) {
 }
 
 // serverCertificate returns the certificate for a ClientHello.
-func (c *Conn) serverCertificate(hello *wire.ClientHello) ([]*Certificate, error) {
+func (c *Conn) serverCertificate(ctx context.Context, hello *wire.ClientHello) ([]*Certificate, error) {
 	if f := c.config.GetCertificate; f != nil {
-		cert, err := f(clientHelloInfo(hello))
+		cert, err := f(c.clientHelloInfo(ctx, hello))
 		if err != nil {
 			return nil, wrapError(alert.InternalError, "GetCertificate", err)
 		}

@@ -110,7 +110,7 @@ func (hs *server12) processClientHello() error {
 	if c.config.supportsVersion(VersionTLS13) && !hs.renego {
 		copy(hs.serverRandom[24:], downgradeTLS12)
 	}
-	hs.cacheable = c.config.AllowNewSession == nil || c.config.AllowNewSession(clientHelloInfo(h))
+	hs.cacheable = c.config.AllowNewSession == nil || c.config.AllowNewSession(c.clientHelloInfo(hs.ctx, h))
 	return nil
 }
 
@@ -162,8 +162,8 @@ func (hs *server12) runFull() error {
 	hs.t.SetHash(hs.suite.hash)
 	hs.etm = hs.hello.EncryptThenMAC && hs.suite.bulk == bulkAESCBC
 	if hs.cacheable && c.config.serverCacheOn() {
-		hs.sessionID = make([]byte, 32)
-		if _, err := readFull(c.config.rand(), hs.sessionID); err != nil {
+		var err error
+		if hs.sessionID, err = c.config.newSessionID(); err != nil {
 			return err
 		}
 	}
@@ -171,7 +171,7 @@ func (hs *server12) runFull() error {
 	if err := hs.sendServerHello(); err != nil {
 		return err
 	}
-	if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: hs.cert.Chain}); err != nil {
+	if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: hs.cert.Certificate}); err != nil {
 		return err
 	}
 	kx, err := hs.sendServerKeyExchange()
@@ -211,7 +211,8 @@ func (hs *server12) runFull() error {
 	}
 	// The client's Finished verified: the session is good. Cache it
 	// before our last flight goes out, so a client that reconnects the
-	// moment it reads our Finished finds it.
+	// moment it reads our Finished finds it (an external store's write is
+	// started here and not waited for: putSession).
 	session := hs.newSession()
 	if session != nil {
 		hs.storeSession(session)
@@ -235,7 +236,7 @@ func (hs *server12) runFull() error {
 // selectSuiteAndCertificate picks, in our order of preference, the first
 // suite the client offers for which we hold a suitable certificate.
 func (hs *server12) selectSuiteAndCertificate() error {
-	certs, err := hs.c.serverCertificate(hs.hello)
+	certs, err := hs.c.serverCertificate(hs.ctx, hs.hello)
 	if err != nil {
 		return err
 	}
@@ -258,10 +259,10 @@ func (hs *server12) selectSuiteAndCertificate() error {
 			continue
 		}
 		for _, cert := range certs {
-			if cert.PrivateKey == nil || !suiteFitsKey(s, cert.PrivateKey.Public()) || !certCurveOffered(cert, hs.hello.SupportedGroups) {
+			if certSigner(cert) == nil || !suiteFitsKey(s, certSigner(cert).Public()) || !certCurveOffered(cert, hs.hello.SupportedGroups) {
 				continue
 			}
-			if _, err := selectSignatureScheme(cert.PrivateKey.Public(), hs.hello.SignatureAlgorithms, false); err != nil {
+			if _, err := selectSignatureScheme(certSigner(cert).Public(), hs.hello.SignatureAlgorithms, false); err != nil {
 				continue
 			}
 			hs.suite, hs.cert = s, cert
@@ -275,7 +276,7 @@ func (hs *server12) selectSuiteAndCertificate() error {
 // certCurveOffered: RFC 8422, Section 5.1.1: in TLS 1.2 supported_groups
 // also limits the curves of the server's ECDSA certificate.
 func certCurveOffered(cert *Certificate, groups []uint16) bool {
-	k, ok := cert.PrivateKey.Public().(*ecdsa.PublicKey)
+	k, ok := certSigner(cert).Public().(*ecdsa.PublicKey)
 	if !ok || len(groups) == 0 {
 		return true
 	}
@@ -341,14 +342,14 @@ func (hs *server12) sendServerKeyExchange() (keyExchange, error) {
 	}
 	c.state.CurveID = group
 	ske := &wire.ServerKeyExchangeECDHE{Group: uint16(group), PublicKey: kx.share()}
-	scheme, err := selectSignatureScheme(hs.cert.PrivateKey.Public(), hs.hello.SignatureAlgorithms, false)
+	scheme, err := selectSignatureScheme(certSigner(hs.cert).Public(), hs.hello.SignatureAlgorithms, false)
 	if err != nil {
 		return nil, err
 	}
 	// RFC 8422, Section 5.4: the signature covers both randoms and the
 	// ServerECDHParams.
 	signed := slices.Concat(hs.hello.Random, hs.serverRandom, ske.Params())
-	sig, err := sign(c.config.rand(), hs.cert.PrivateKey, scheme, signed)
+	sig, err := sign(c.config.rand(), certSigner(hs.cert), scheme, signed)
 	if err != nil {
 		return nil, wrapError(alert.InternalError, "signing ServerKeyExchange", err)
 	}
@@ -376,7 +377,7 @@ func (hs *server12) readClientCertificate() error {
 	if _, err := c.readMsg(hs.t, wire.TypeCertificate, cert); err != nil {
 		return err
 	}
-	if len(cert.Certificates) == 0 && c.config.ClientAuth.requires() {
+	if len(cert.Certificates) == 0 && c.config.clientAuth().requires() {
 		// RFC 5246, Section 7.4.6: a server that requires a certificate
 		// MAY end the handshake with handshake_failure.
 		return peerError(alert.HandshakeFailure, "client sent no certificate, and one is required")
@@ -446,6 +447,7 @@ func (hs *server12) readChangeCipherSpecAndFinished() error {
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
 	}
+	c.noteFinished12(fin.VerifyData)
 	if err := checkFinished(fin.VerifyData, want); err != nil {
 		return err
 	}
@@ -460,6 +462,7 @@ func (hs *server12) sendChangeCipherSpecAndFinished() error {
 	}
 	c.activateWriteKeys()
 	verify := keysched.Finished12(hs.suite.hash, hs.master, false, hs.t.Sum())
+	c.noteFinished12(verify)
 	c.keepVerifyData(false, verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
 	return err

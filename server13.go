@@ -111,7 +111,7 @@ func (hs *server13) run() error {
 		// RFC 8446, Section 4.3.2: "Servers which are authenticating with a
 		// PSK MUST NOT send the CertificateRequest message in the main
 		// handshake".
-		if c.config.ClientAuth.requests() {
+		if c.config.clientAuth().requests() {
 			if err := hs.sendCertificateRequest(); err != nil {
 				return err
 			}
@@ -195,7 +195,7 @@ func (hs *server13) processClientHello() error {
 	if hs.alpn, err = cfg.negotiateALPN(h.ALPN); err != nil {
 		return err
 	}
-	hs.cacheable = cfg.AllowNewSession == nil || cfg.AllowNewSession(clientHelloInfo(h))
+	hs.cacheable = cfg.AllowNewSession == nil || cfg.AllowNewSession(hs.c.clientHelloInfo(hs.ctx, h))
 	return nil
 }
 
@@ -245,23 +245,23 @@ func (hs *server13) selectGroup() error {
 
 // hrrCookieTag starts every HelloRetryRequest cookie's sealed contents. An
 // encoded Session starts with its format number (1), so a cookie can never
-// open as a ticket nor a ticket as a cookie, though one key ring seals both.
+// be taken for a ticket nor a ticket for a cookie.
 var hrrCookieTag = []byte("HRR1")
 
 // sendHelloRetryRequest asks the client for a share for hs.group (RFC 8446,
 // Section 4.1.4). The cookie (Section 4.2.2) carries the hash of
-// ClientHello1, sealed by the ticket keys, so the transcript can be rebuilt
-// from the second ClientHello alone: any node holding the keys can go on.
+// ClientHello1, sealed by a per-process key (hrrCookieKeys), so the
+// transcript can be rebuilt from the second ClientHello alone.
 func (hs *server13) sendHelloRetryRequest() error {
 	c, h := hs.c, hs.hello
 	ch1Hash := hashOf(hs.suite.hash, hs.helloMsg)
 	plain := slices.Concat(hrrCookieTag, binary.BigEndian.AppendUint16(nil, hs.suite.id),
 		binary.BigEndian.AppendUint16(nil, uint16(hs.group)), ch1Hash)
-	sealer, err := c.sealer()
+	keys, err := hrrCookieKeys()
 	if err != nil {
 		return wrapError(alert.InternalError, "HelloRetryRequest cookie keys", err)
 	}
-	cookie, err := sealer.SealTicket(c.config.time(), c.config.rand(), plain)
+	cookie, err := keys.Seal(c.config.rand(), plain)
 	if err != nil {
 		return wrapError(alert.InternalError, "sealing HelloRetryRequest cookie", err)
 	}
@@ -306,13 +306,13 @@ func (hs *server13) readSecondClientHello() error {
 	}
 	// The cookie must be ours and for this suite and group; the
 	// transcript so far is rebuilt from it.
-	sealer, err := c.sealer()
+	keys, err := hrrCookieKeys()
 	if err != nil {
 		return wrapError(alert.InternalError, "HelloRetryRequest cookie keys", err)
 	}
 	var plain []byte
 	if len(h2.Cookie) > 0 {
-		plain, _ = sealer.OpenTicket(c.config.time(), h2.Cookie)
+		plain, _ = keys.Open(h2.Cookie)
 	}
 	wantPrefix := slices.Concat(hrrCookieTag, binary.BigEndian.AppendUint16(nil, hs.suite.id), binary.BigEndian.AppendUint16(nil, uint16(hs.group)))
 	if len(h2.Cookie) == 0 || len(plain) != len(wantPrefix)+hs.suite.hash.Size() || !hmac.Equal(plain[:len(wantPrefix)], wantPrefix) {
@@ -363,15 +363,15 @@ func (hs *server13) selectCertificate() error {
 	if hs.group == 0 {
 		return peerError(alert.HandshakeFailure, "no key exchange group in common with the client")
 	}
-	certs, err := c.serverCertificate(h)
+	certs, err := c.serverCertificate(hs.ctx, h)
 	if err != nil {
 		return err
 	}
 	for _, cert := range certs {
-		if cert.PrivateKey == nil {
+		if certSigner(cert) == nil {
 			continue
 		}
-		if s, err := selectSignatureScheme(cert.PrivateKey.Public(), h.SignatureAlgorithms, true); err == nil {
+		if s, err := selectSignatureScheme(certSigner(cert).Public(), h.SignatureAlgorithms, true); err == nil {
 			hs.cert, hs.scheme = cert, s
 			return nil
 		}
@@ -455,7 +455,7 @@ func (hs *server13) sendCertificateRequest() error {
 
 func (hs *server13) sendCertificate() error {
 	msg := new(wire.Certificate13)
-	for _, der := range hs.cert.Chain {
+	for _, der := range hs.cert.Certificate {
 		msg.Entries = append(msg.Entries, wire.CertificateEntry{Data: der})
 	}
 	_, err := hs.c.writeMsg(hs.t, msg)
@@ -466,7 +466,7 @@ func (hs *server13) sendCertificate() error {
 // Section 4.4.3).
 func (hs *server13) sendCertificateVerify() error {
 	c := hs.c
-	sig, err := sign(c.config.rand(), hs.cert.PrivateKey, hs.scheme, signed13(true, hs.t.Sum()))
+	sig, err := sign(c.config.rand(), certSigner(hs.cert), hs.scheme, signed13(true, hs.t.Sum()))
 	if err != nil {
 		return wrapError(alert.InternalError, "signing CertificateVerify", err)
 	}
@@ -485,6 +485,7 @@ func (hs *server13) sendFinished() error {
 	}
 	hs.master = hs.hsSecret.MasterSecret()
 	th := hs.t.Sum()
+	c.setExporter13(hs.suite, hs.master, th)
 	hs.clientAP = hs.master.ClientApplicationTrafficSecret(th)
 	serverAP := hs.master.ServerApplicationTrafficSecret(th)
 	c.keyLog("CLIENT_TRAFFIC_SECRET_0", hs.hello.Random, hs.clientAP)
@@ -513,12 +514,12 @@ func (hs *server13) readClientCertificate() error {
 		// [...] the server MAY at its discretion either continue the
 		// handshake without client authentication, or abort the handshake
 		// with a "certificate_required" alert."
-		if cfg.ClientAuth.requires() {
+		if cfg.clientAuth().requires() {
 			return peerError(alert.CertificateRequired, "client sent no certificate, and one is required")
 		}
 		return nil
 	}
-	hs.verified = cfg.ClientAuth.verifies()
+	hs.verified = cfg.clientAuth().verifies()
 	if err := c.verifyPeerChain(hs.peerChain, hs.verified); err != nil {
 		return err
 	}
@@ -621,7 +622,10 @@ func (hs *server13) sendNewSessionTickets() error {
 		}
 		ticket, ok := hs.mintTicket(s)
 		if !ok {
-			continue // a failing store or sealer means no ticket, not a failed handshake
+			// A failing sealer means no ticket, not a failed handshake;
+			// the next would fail too, and each try may cost the store
+			// budget while the client waits.
+			break
 		}
 		nst := &wire.NewSessionTicket13{
 			Lifetime: uint32(lifetime / time.Second),
@@ -646,16 +650,17 @@ func (hs *server13) sendNewSessionTickets() error {
 func (hs *server13) mintTicket(s *Session) ([]byte, bool) {
 	c, cfg := hs.c, hs.c.config
 	if !cfg.SingleUseTickets {
-		t, err := c.sealTicket(s)
+		t, err := c.sealTicket(hs.ctx, s)
 		return t, err == nil
 	}
 	id := make([]byte, 32)
 	if _, err := readFull(cfg.rand(), id); err != nil {
 		return nil, false
 	}
-	if err := cfg.store().Put(hs.ctx, id, s); err != nil {
-		return nil, false
-	}
+	// The Put is off the critical path for an external store (putSession):
+	// a store that fails it costs this ticket's later resumption, not the
+	// handshake.
+	c.putSession(hs.ctx, id, s)
 	return id, true
 }
 

@@ -3,6 +3,7 @@ package reprise
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -34,7 +35,7 @@ func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error
 		if cfg.SessionTicketsDisabled {
 			d.refused = RefusedTicketsOff
 		} else {
-			s, stale, refused := c.openTicket12(h.SessionTicket)
+			s, stale, refused := c.openTicket12(ctx, h.SessionTicket)
 			d.session, d.refused = s, refused
 			if s != nil {
 				d.via = ResumedTicket
@@ -49,19 +50,27 @@ func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error
 			if d.refused == RefusedNone {
 				d.refused = RefusedCacheOff
 			}
-		} else if s, expired := c.lookupSession(ctx, h.SessionID); s != nil {
+		} else if s, expired, err := c.lookupSession(ctx, h.SessionID); s != nil {
 			d = resumeDecision{session: s, via: ResumedSessionID}
+		} else if err != nil {
+			// The store failed or overran its budget: counted as a store
+			// error (by the guard), not as a miss, so that an outage does
+			// not read as clients offering unknown sessions.
+			if d.refused == RefusedNone {
+				d.refused = storeRefusal(err)
+			}
 		} else if expired {
 			// The internal cache found the entry past its lifetime and
 			// dropped it (unless NoAutoClear keeps it for Flush).
 			c.counters().timeouts.Add(1)
 			return resumeDecision{refused: RefusedExpired}, nil
-		} else if d.refused == RefusedNone && !slices.Contains(h.SupportedVersions, VersionTLS13) {
-			// A client that also offers TLS 1.3 fills legacy_session_id
-			// with random bytes for middlebox compatibility (RFC 8446,
-			// Appendix D.4), so an unknown ID from it was most likely
-			// never a session: it is not counted or explained as a
-			// refusal. A known ID still resumes above.
+		} else if d.refused == RefusedNone && isOurSessionID(h.SessionID) {
+			// Only an ID that has the shape of ours can be a session
+			// offered and lost. Many clients send a random ID without
+			// holding a session (crypto/tls always does; TLS 1.3 clients
+			// for middlebox compatibility, RFC 8446 Appendix D.4): those
+			// are neither counted as misses nor explained as refusals.
+			// A known ID still resumes above, whatever its shape.
 			c.counters().misses.Add(1)
 			d.refused = RefusedUnknownSession
 		}
@@ -74,7 +83,7 @@ func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error
 		if reason == RefusedExpired {
 			c.counters().timeouts.Add(1)
 			if d.via == ResumedSessionID && cfg.cacheMode()&SessionCacheNoAutoClear == 0 {
-				c.removeSession(ctx, h.SessionID)
+				c.removeSession(ctx, h.SessionID, d.session)
 			}
 		}
 		hs.sendTicket = false
@@ -156,44 +165,86 @@ func (cfg *Config) store() SessionStore {
 	return cfg.internalCache()
 }
 
+// memoryStore returns the store when it is one of our in-memory caches,
+// which cannot fail nor block and are called directly; nil otherwise.
+func (cfg *Config) memoryStore() *MemorySessionCache {
+	if cfg.SessionStore == nil {
+		return cfg.internalCache()
+	}
+	m, _ := cfg.SessionStore.(*MemorySessionCache)
+	return m
+}
+
 // lookupSession finds a session by ID: in the store unless internal
-// lookups are off, then through the GetSession callback. A store failure
-// is treated as a miss, so a broken store means full handshakes, never
-// failed ones.
-func (c *Conn) lookupSession(ctx context.Context, id []byte) (s *Session, expired bool) {
+// lookups are off, then through the GetSession callback. An external
+// store and the callback run guarded (store_guard.go): err reports that
+// one of them failed, timed out or panicked, so that the caller can tell
+// an outage from a miss. Either way the handshake goes on as a full one.
+func (c *Conn) lookupSession(ctx context.Context, id []byte) (s *Session, expired bool, err error) {
 	cfg := c.config
 	if cfg.cacheMode()&SessionCacheNoInternalLookup == 0 {
 		if cfg.SessionStore == nil {
 			s, expired = cfg.internalCache().lookup(id)
-		} else if got, err := cfg.SessionStore.Get(ctx, id); err == nil {
-			s = got
+		} else if m := cfg.memoryStore(); m != nil {
+			s, _ = m.Get(ctx, id)
+		} else {
+			store := cfg.SessionStore
+			s, err = guardedCall(ctx, cfg, "SessionStore.Get", func(ctx context.Context) (*Session, error) {
+				return store.Get(ctx, id)
+			})
 		}
 		if s != nil {
-			return s, false
+			return s, false, nil
 		}
 	}
-	if cfg.GetSession != nil {
-		if s := cfg.GetSession(id); s != nil {
+	if get := cfg.GetSession; get != nil {
+		got, cbErr := guardedCall(ctx, cfg, "GetSession", func(context.Context) (*Session, error) {
+			return get(id), nil
+		})
+		if got != nil {
 			c.counters().cbHits.Add(1)
-			return s, false
+			return got, false, nil
 		}
+		err = errors.Join(err, cbErr)
 	}
-	return nil, expired
+	return nil, expired, err
 }
 
-func (c *Conn) removeSession(ctx context.Context, id []byte) {
+// removeSession drops an expired session s from the store. For an
+// external store the Delete is not waited for.
+func (c *Conn) removeSession(ctx context.Context, id []byte, s *Session) {
 	cfg := c.config
-	if cfg.SessionStore != nil {
-		cfg.SessionStore.Delete(ctx, id)
-		if cfg.OnRemoveSession != nil {
-			// The internal cache calls OnRemoveSession itself.
-			if s, _ := cfg.SessionStore.Get(ctx, id); s != nil {
-				cfg.OnRemoveSession(s)
-			}
+	if m := cfg.memoryStore(); m != nil {
+		m.Delete(ctx, id) // the internal cache calls OnRemoveSession itself
+		if cfg.SessionStore != nil && cfg.OnRemoveSession != nil {
+			recoverCallback(cfg, func() { cfg.OnRemoveSession(s) })
 		}
 		return
 	}
-	cfg.internalCache().Delete(ctx, id)
+	store := cfg.SessionStore
+	guardedAsync(ctx, cfg, "SessionStore.Delete", func(ctx context.Context) error {
+		return store.Delete(ctx, id)
+	})
+	if cfg.OnRemoveSession != nil {
+		recoverCallback(cfg, func() { cfg.OnRemoveSession(s) })
+	}
+}
+
+// putSession stores a new session under id. The internal cache is written
+// at once (so a client that reconnects the moment the handshake ends finds
+// the session); an external store is written off the handshake's critical
+// path, with the store budget, and a failure only costs that session's
+// resumption.
+func (c *Conn) putSession(ctx context.Context, id []byte, s *Session) {
+	cfg := c.config
+	if m := cfg.memoryStore(); m != nil {
+		m.Put(ctx, id, s)
+		return
+	}
+	store := cfg.SessionStore
+	guardedAsync(ctx, cfg, "SessionStore.Put", func(ctx context.Context) error {
+		return store.Put(ctx, id, s)
+	})
 }
 
 // storeSession caches a new session by ID and tells OnNewSession.
@@ -203,12 +254,12 @@ func (hs *server12) storeSession(s *Session) {
 		return
 	}
 	if cfg.cacheMode()&SessionCacheNoInternalStore == 0 {
-		cfg.store().Put(hs.ctx, s.id, s)
+		c.putSession(hs.ctx, s.id, s)
 	}
 	if cfg.OnNewSession != nil {
-		cfg.OnNewSession(s)
+		// A panicking callback costs nothing but its own work.
+		recoverCallback(cfg, func() { cfg.OnNewSession(s) })
 	}
-	_ = c
 }
 
 // sendNewSessionTicket seals s into a ticket (RFC 5077, Section 3.3). If
@@ -216,7 +267,7 @@ func (hs *server12) storeSession(s *Session) {
 func (hs *server12) sendNewSessionTicket(s *Session) error {
 	c := hs.c
 	nst := &wire.NewSessionTicket12{LifetimeHint: uint32(c.config.sessionTimeout() / time.Second)}
-	if t, err := c.sealTicket(s); err == nil {
+	if t, err := c.sealTicket(hs.ctx, s); err == nil {
 		nst.Ticket = t
 		c.counters().ticketsIssued.Add(1)
 		c.state.TicketsIssued++
@@ -232,11 +283,11 @@ func (hs *server12) sendNewSessionTicket(s *Session) error {
 // never skips authentication a full handshake would do.
 func (cfg *Config) clientAuthSatisfiedBy(s *Session, now time.Time) bool {
 	switch {
-	case cfg.ClientAuth.requires() && len(s.peerCerts) == 0:
+	case cfg.clientAuth().requires() && len(s.peerCerts) == 0:
 		return false
-	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0 && !s.verified:
+	case cfg.clientAuth().verifies() && len(s.peerCerts) > 0 && !s.verified:
 		return false
-	case cfg.ClientAuth.verifies() && len(s.peerCerts) > 0:
+	case cfg.clientAuth().verifies() && len(s.peerCerts) > 0:
 		_, valid := s.leafValidAt(now)
 		return valid
 	}

@@ -2,6 +2,7 @@ package reprise
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"slices"
 	"time"
@@ -112,27 +113,42 @@ func (hs *server13) selectPSK() (pskDecision, error) {
 func (hs *server13) lookupPSK(identity []byte) (*Session, Refusal) {
 	c, cfg := hs.c, hs.c.config
 	if !cfg.SingleUseTickets {
-		s, _, refused := c.openTicket(identity)
+		s, _, refused := c.openTicket(hs.ctx, identity)
 		return s, refused
 	}
-	store := cfg.store()
-	var s *Session
-	var err error
-	if taker, ok := store.(SessionTaker); ok {
-		s, err = taker.Take(hs.ctx, identity)
-	} else {
-		// Without an atomic take two connections racing with one ticket
-		// could both resume. Without 0-RTT that replays nothing: each
-		// still runs its own handshake to its own keys.
-		if s, err = store.Get(hs.ctx, identity); err == nil && s != nil {
-			store.Delete(hs.ctx, identity)
-		}
-	}
-	if err != nil || s == nil {
+	s, err := c.takeSession(hs.ctx, identity)
+	switch {
+	case err != nil:
+		return nil, storeRefusal(err)
+	case s == nil:
 		c.counters().misses.Add(1)
 		return nil, RefusedUnknownSession
 	}
 	return s, RefusedNone
+}
+
+// takeSession gets and deletes the session stored under id, atomically if
+// the store can (SessionTaker). An external store runs guarded: an error
+// means it failed, timed out or panicked.
+func (c *Conn) takeSession(ctx context.Context, id []byte) (*Session, error) {
+	cfg := c.config
+	if m := cfg.memoryStore(); m != nil {
+		return m.Take(ctx, id)
+	}
+	store := cfg.SessionStore
+	return guardedCall(ctx, cfg, "SessionStore.Take", func(ctx context.Context) (*Session, error) {
+		if taker, ok := store.(SessionTaker); ok {
+			return taker.Take(ctx, id)
+		}
+		// Without an atomic take two connections racing with one ticket
+		// could both resume. Without 0-RTT that replays nothing: each
+		// still runs its own handshake to its own keys.
+		s, err := store.Get(ctx, id)
+		if err == nil && s != nil {
+			err = store.Delete(ctx, id)
+		}
+		return s, err
+	})
 }
 
 // resumable13 is the check every TLS 1.3 resumption passes, one condition

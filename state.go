@@ -1,7 +1,9 @@
 package reprise
 
 import (
+	"context"
 	"crypto/x509"
+	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -45,6 +47,8 @@ const (
 	RefusedETM            Refusal = "etm-mismatch"         // RFC 7366: session used encrypt-then-MAC, hello does not
 	RefusedNotResumable   Refusal = "not-resumable"        // the server's per-connection hook said no
 	RefusedPSKMode        Refusal = "psk-mode-mismatch"    // TLS 1.3: no acceptable psk_key_exchange_mode
+	RefusedStoreDown      Refusal = "store-unavailable"    // the session store, GetSession or TicketSealer failed, timed out or panicked
+	RefusedStoreEntry     Refusal = "store-entry-invalid"  // the store's sealed entry failed authentication (altered, or moved from another ID)
 	RefusedServerDeclined Refusal = "server-declined"      // client view: offered, server made a full handshake
 	RefusedCertificate    Refusal = "certificate-invalid"  // client view: not offered, the session's server certificate would fail verification now
 )
@@ -77,6 +81,23 @@ type ConnectionState struct {
 	HelloRetryRequest    bool
 	SessionID            []byte // TLS 1.2 session ID; the legacy echo in TLS 1.3
 	TicketsIssued        int    // tickets the server sent on this connection (server: sent; client: received)
+
+	// TLSUnique is the tls-unique channel binding (RFC 5929, Section 3):
+	// the first Finished of a TLS 1.2 connection. It is nil for TLS 1.3
+	// and, as in crypto/tls, for a TLS 1.2 resumption without extended
+	// master secret, where it does not identify the connection (RFC 7627,
+	// Section 1).
+	TLSUnique []byte
+
+	// The fields below exist so that code written against crypto/tls's
+	// ConnectionState compiles; reprise implements neither OCSP stapling,
+	// certificate transparency nor ECH, so they are always empty.
+	NegotiatedProtocolIsMutual  bool     // Deprecated: always true, as in crypto/tls.
+	SignedCertificateTimestamps [][]byte // always nil
+	OCSPResponse                []byte   // always nil
+	ECHAccepted                 bool     // always false
+
+	ekm exporter // ExportKeyingMaterial; set when the handshake completes
 }
 
 // connState is the handshake's record of the connection.
@@ -90,9 +111,24 @@ type connState struct {
 func (c *Conn) ConnectionState() ConnectionState {
 	c.handshakeMu.Lock()
 	defer c.handshakeMu.Unlock()
+	return c.stateLocked(c.handshakeDone.Load())
+}
+
+// stateLocked is ConnectionState for a caller that holds handshakeMu:
+// complete says whether the handshake has succeeded.
+func (c *Conn) stateLocked(complete bool) ConnectionState {
 	s := c.state.ConnectionState
-	s.HandshakeComplete = c.handshakeDone.Load()
+	s.HandshakeComplete = complete
 	s.Version = c.vers
+	s.NegotiatedProtocolIsMutual = true
+	if !complete {
+		s.ekm = nil
+	}
+	// RFC 7627, Section 1: without extended master secret a resumed
+	// session's first Finished does not identify this connection.
+	if s.DidResume && !s.ExtendedMasterSecret {
+		s.TLSUnique = nil
+	}
 	return s
 }
 
@@ -123,6 +159,8 @@ type Counters struct {
 	accept, acceptGood, hits, misses, timeouts, cacheFull, cbHits atomic.Int64
 	connect, connectGood, connectResumed                          atomic.Int64
 	ticketsIssued, ticketResumed, pskResumed                      atomic.Int64
+	ticketsOpened, ticketsOpenedStale                             atomic.Int64
+	storeErrors, storeTimeouts                                    atomic.Int64
 	// Asking for client certificates after the handshake: exchanges
 	// completed, and TLS 1.2 renegotiations refused (client-initiated on
 	// a server; HelloRequests a client does not answer).
@@ -157,8 +195,12 @@ type CounterSnapshot struct {
 	ConnectGood    int64            `json:"connect_good"`
 	ConnectResumed int64            `json:"connect_resumed"`
 	TicketsIssued  int64            `json:"tickets_issued"`
-	TicketResumed  int64            `json:"ticket_resumed"` // TLS 1.2 ticket resumptions
-	PSKResumed     int64            `json:"psk_resumed"`    // TLS 1.3 PSK resumptions
+	TicketResumed  int64            `json:"ticket_resumed"`       // TLS 1.2 ticket resumptions
+	PSKResumed     int64            `json:"psk_resumed"`          // TLS 1.3 PSK resumptions
+	TicketsOpened  int64            `json:"tickets_opened"`       // tickets opened with the current key
+	TicketsStale   int64            `json:"tickets_opened_stale"` // tickets opened with an older key (reissued)
+	StoreErrors    int64            `json:"store_errors"`         // store, GetSession or TicketSealer calls that failed or panicked (each cost a full handshake or a session)
+	StoreTimeouts  int64            `json:"store_timeouts"`       // store calls that ran out of their budget (Config.StoreTimeout), counted apart from StoreErrors
 	Refusals       map[string]int64 `json:"refusals"`
 
 	// PostHandshakeAuths counts RequestClientCertificate exchanges that
@@ -177,6 +219,8 @@ func (c *Counters) Snapshot() CounterSnapshot {
 		CallbackHits: c.cbHits.Load(), Connect: c.connect.Load(), ConnectGood: c.connectGood.Load(),
 		ConnectResumed: c.connectResumed.Load(), TicketsIssued: c.ticketsIssued.Load(),
 		TicketResumed: c.ticketResumed.Load(), PSKResumed: c.pskResumed.Load(),
+		TicketsOpened: c.ticketsOpened.Load(), TicketsStale: c.ticketsOpenedStale.Load(),
+		StoreErrors: c.storeErrors.Load(), StoreTimeouts: c.storeTimeouts.Load(),
 		PostHandshakeAuths: c.postHandshakeAuths.Load(), RenegotiationsRefused: c.renegotiationsRefused.Load(),
 		Refusals: map[string]int64{},
 	}
@@ -216,3 +260,25 @@ func (c *Conn) countHandshakeSuccess() {
 }
 
 func (c *Conn) countHandshakeFailure() {}
+
+// countTicketOpened counts a ticket opened, by the age of the key that
+// opened it: the current one, or an older one still accepted.
+func (c *Counters) countTicketOpened(status TicketStatus) {
+	switch status {
+	case TicketOpened:
+		c.ticketsOpened.Add(1)
+	case TicketOpenedStale:
+		c.ticketsOpenedStale.Add(1)
+	}
+}
+
+// countStoreError counts a SessionStore failure: a timeout when the
+// context's deadline passed, else an error. Either way the handshake went
+// on without the store (a miss, or a session not kept).
+func (c *Counters) countStoreError(err error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		c.storeTimeouts.Add(1)
+		return
+	}
+	c.storeErrors.Add(1)
+}

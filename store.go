@@ -3,6 +3,7 @@ package reprise
 import (
 	"container/list"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -63,11 +64,24 @@ func (c *Config) serverCacheOn() bool { return c.cacheMode() != SessionCacheOff 
 // network and are attacker-controlled. A miss is (nil, nil), never an
 // error; an error means the store failed, and the handshake goes on as a
 // full one. Implementations may forget entries at any time.
+//
+// ctx carries the call's budget, Config.StoreTimeout (100 ms by default),
+// within the handshake's context: a store that reaches over a network must
+// honour it. Whatever a store does (err, stall, panic) costs at most a full
+// handshake: reprise runs each call guarded and does not wait past the
+// budget. New sessions are Put off the handshake's critical path, so a Put
+// may still be running when the handshake has ended.
 type SessionStore interface {
 	Put(ctx context.Context, id []byte, s *Session) error
 	Get(ctx context.Context, id []byte) (*Session, error)
 	Delete(ctx context.Context, id []byte) error
 }
+
+// ErrStoreEntryInvalid is what a SessionStore returns from Get or Take
+// for an entry that fails authentication: altered, truncated, sealed under
+// another key or moved from another ID. The handshake goes on in full and
+// explains it as "store-entry-invalid", apart from store outages.
+var ErrStoreEntryInvalid = errors.New("reprise: session store entry failed authentication")
 
 // SessionTaker is implemented by stores that can get and delete an entry
 // atomically, which single-use TLS 1.3 tickets need: two connections must

@@ -90,7 +90,7 @@ func testClientHello(t testing.TB, mod func(*wire.ClientHello)) []byte {
 // once and then leaves the connection open: a server that waits for more
 // than it was given fails the test instead of hanging it. It returns the
 // handshake's error and what the server wrote.
-func serverGets(t *testing.T, scfg *Config, input []byte) (error, []byte) {
+func serverGets(t *testing.T, scfg *Config, input []byte) ([]byte, error) {
 	t.Helper()
 	a, b := memPipe()
 	defer a.Close()
@@ -103,7 +103,7 @@ func serverGets(t *testing.T, scfg *Config, input []byte) (error, []byte) {
 	}
 	select {
 	case err := <-errc:
-		return err, tap.written()
+		return tap.written(), err
 	case <-time.After(20 * time.Second):
 		a.Close()
 		<-errc
@@ -315,7 +315,7 @@ func TestOversizedHandshakeMessage(t *testing.T) {
 		{"huge", wire.TypeClientHello, 1<<24 - 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err, wrote := serverGets(t, testServerConfig(t), plainRecord(record.Handshake, header(tc.typ, tc.n)))
+			wrote, err := serverGets(t, testServerConfig(t), plainRecord(record.Handshake, header(tc.typ, tc.n)))
 			wantAlertSent(t, err, wrote, AlertDecodeError)
 		})
 	}
@@ -378,7 +378,7 @@ func TestHandshakeMessageBufferedOnce(t *testing.T) {
 func TestLegacyVersionSSL3(t *testing.T) {
 	for _, v := range []uint16{0x0300, 0x0200, 0x0002} {
 		hello := testClientHello(t, func(h *wire.ClientHello) { h.Vers = v })
-		err, wrote := serverGets(t, testServerConfig(t), plainRecord(record.Handshake, hello))
+		wrote, err := serverGets(t, testServerConfig(t), plainRecord(record.Handshake, hello))
 		wantAlertSent(t, err, wrote, AlertProtocolVersion)
 	}
 }
@@ -393,7 +393,7 @@ func TestTLS12WithoutSignatureAlgorithms(t *testing.T) {
 		h.CipherSuites = []uint16{TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}
 		h.SignatureAlgorithms = nil
 	})
-	err, wrote := serverGets(t, testServerConfig(t), plainRecord(record.Handshake, hello))
+	wrote, err := serverGets(t, testServerConfig(t), plainRecord(record.Handshake, hello))
 	wantAlertSent(t, err, wrote, AlertHandshakeFailure)
 	if len(wrote) != len(alertRecord(AlertHandshakeFailure)) {
 		t.Errorf("the server sent %d bytes before its alert", len(wrote)-len(alertRecord(AlertHandshakeFailure)))
@@ -405,7 +405,7 @@ func TestTLS12WithoutSignatureAlgorithms(t *testing.T) {
 func TestServerNameNotAHostName(t *testing.T) {
 	for _, name := range []string{"local\x00host", "localhost.", "a..b", "exa mple", "bücher.example"} {
 		hello := testClientHello(t, func(h *wire.ClientHello) { h.ServerName = name })
-		err, wrote := serverGets(t, testServerConfig(t), plainRecord(record.Handshake, hello))
+		wrote, err := serverGets(t, testServerConfig(t), plainRecord(record.Handshake, hello))
 		wantAlertSent(t, err, wrote, AlertIllegalParameter)
 	}
 }
@@ -431,7 +431,7 @@ func TestFirstRecordNotTLS(t *testing.T) {
 		{"handshake, version 2.0", "\x16\x02\x00\x40\x00", AlertProtocolVersion, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err, wrote := serverGets(t, testServerConfig(t), []byte(tc.input))
+			wrote, err := serverGets(t, testServerConfig(t), []byte(tc.input))
 			wantAlertSent(t, err, wrote, tc.want)
 			if errors.Is(err, ErrClientSpokeHTTP) != tc.http {
 				t.Errorf("errors.Is(err, ErrClientSpokeHTTP) = %v, want %v", !tc.http, tc.http)
@@ -626,11 +626,11 @@ func longClientChain(t *testing.T, size int) Certificate {
 		t.Fatal(err)
 	}
 	block, _ := pem.Decode(caPEM)
-	chain := append([][]byte(nil), cert.Chain...)
+	chain := append([][]byte(nil), cert.Certificate...)
 	for certsLen(chain) < size {
 		chain = append(chain, block.Bytes)
 	}
-	cert.Chain = chain
+	cert.Certificate = chain
 	return cert
 }
 
@@ -652,14 +652,14 @@ func TestServerKeepsOnlyClientLeaf(t *testing.T) {
 				t.Fatal(cerr, serr)
 			}
 			exchange(t, client, server)
-			if n := len(server.ConnectionState().PeerCertificates); n != len(chain.Chain) {
-				t.Fatalf("the connection shows %d client certificates, want %d", n, len(chain.Chain))
+			if n := len(server.ConnectionState().PeerCertificates); n != len(chain.Certificate) {
+				t.Fatalf("the connection shows %d client certificates, want %d", n, len(chain.Certificate))
 			}
 			s := server.state.session
 			if s == nil {
 				t.Fatal("no session")
 			}
-			if len(s.peerCerts) != 1 || !bytes.Equal(s.peerCerts[0], chain.Chain[0]) || len(s.certs) > 1 {
+			if len(s.peerCerts) != 1 || !bytes.Equal(s.peerCerts[0], chain.Certificate[0]) || len(s.certs) > 1 {
 				t.Fatalf("the session keeps %d certificates (%d parsed), want the leaf", len(s.peerCerts), len(s.certs))
 			}
 			if size := sessionSize(s); size > 4<<10 {

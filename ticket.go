@@ -1,6 +1,7 @@
 package reprise
 
 import (
+	"context"
 	"crypto/rand"
 	"io"
 	"sync"
@@ -18,9 +19,10 @@ import (
 // The same format is what nginx and HAProxy use, and their key files load
 // here, so a fleet can share keys with them.
 type TicketKeys struct {
-	ring *ticket.Ring
-	path string
-	fmt  ticket.Format
+	ring    *ticket.Ring
+	path    string
+	fmt     ticket.Format
+	derived *ticket.DerivedRing // keys that follow a fleet secret and the clock, or nil
 }
 
 // TicketKeyFormat selects a ticket key file dialect.
@@ -64,9 +66,42 @@ func LoadTicketKeys(path string, format TicketKeyFormat) (*TicketKeys, error) {
 	return &TicketKeys{ring: r, path: path, fmt: format}, nil
 }
 
+// NewDerivedTicketKeys returns keys that every node of a fleet derives
+// from one shared secret (at least 32 bytes) and the clock, rotating in
+// step with no coordinator (PRODUCT.md R12): a new key every period (zero
+// means 12 hours), the previous periods' keys still opening tickets for
+// overlap (zero means one period), and the next period's accepted already,
+// so clock skew and rollouts never cost a resumption. `reprise ticketkey
+// derive` writes the same keys for nginx and HAProxy. The derivation is
+// HKDF-SHA256 over the secret and the period number (internal/ticket,
+// derive.go).
+func NewDerivedTicketKeys(secret []byte, period, overlap time.Duration) (*TicketKeys, error) {
+	sched, err := ticket.NewSchedule(secret, period, overlap)
+	if err != nil {
+		return nil, err
+	}
+	d, err := ticket.NewDerivedRing(sched, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &TicketKeys{ring: d.Ring, derived: d}, nil
+}
+
+// LoadFleetSecret reads a fleet secret file: one line of standard base64
+// of at least 32 random bytes, as `head -c 32 /dev/urandom | base64`
+// writes it. Keep it readable by the server alone.
+func LoadFleetSecret(path string) ([]byte, error) { return ticket.LoadSecret(path) }
+
+// FleetStoreKey returns the 32-byte key, derived from a fleet secret under
+// its own label, that the Redis and bolt stores seal entries with.
+func FleetStoreKey(secret []byte) []byte { return ticket.StoreKey(secret) }
+
 // Reload re-reads the file the keys came from (for SIGHUP). On error the
-// old keys stay in use.
+// old keys stay in use. Derived keys have no file; they follow the clock.
 func (k *TicketKeys) Reload() error {
+	if k.derived != nil {
+		return nil
+	}
 	keys, err := ticket.LoadKeyFile(k.path, k.fmt)
 	if err != nil {
 		return err
@@ -93,6 +128,7 @@ const (
 	TicketOpenedStale                     // opened with an older key: resume, then issue a fresh ticket
 	TicketKeyUnknown                      // sealed by a key we do not hold ("ticket-key-unknown")
 	TicketInvalid                         // failed authentication or is malformed ("ticket-invalid")
+	TicketUnavailable                     // the sealer could not reach its keys ("store-unavailable")
 )
 
 // TicketSealer turns an encoded session into a ticket and back (RFC 5077,
@@ -104,20 +140,25 @@ const (
 // is attacker-controlled; Open must not panic on any input and must check
 // integrity before it decrypts. now is the connection's Config.Time, so
 // rotation can be tested.
+//
+// ctx carries the call's budget (Config.StoreTimeout) within the
+// handshake's context; a sealer that consults anything remote must honour
+// it. A sealer that errs, panics or overruns costs that ticket (the
+// handshake goes on without it, or as a full one), never the connection.
 type TicketSealer interface {
-	SealTicket(now time.Time, rand io.Reader, plaintext []byte) ([]byte, error)
-	OpenTicket(now time.Time, ticket []byte) ([]byte, TicketStatus)
+	SealTicket(ctx context.Context, now time.Time, rand io.Reader, plaintext []byte) ([]byte, error)
+	OpenTicket(ctx context.Context, now time.Time, ticket []byte) ([]byte, TicketStatus)
 }
 
 // SealTicket implements TicketSealer with the first key of the ring.
-func (k *TicketKeys) SealTicket(now time.Time, rand io.Reader, plaintext []byte) ([]byte, error) {
-	k.ring.Rotate(now)
+func (k *TicketKeys) SealTicket(_ context.Context, now time.Time, rand io.Reader, plaintext []byte) ([]byte, error) {
+	k.update(now)
 	return k.ring.Seal(rand, plaintext)
 }
 
 // OpenTicket implements TicketSealer with any key of the ring.
-func (k *TicketKeys) OpenTicket(now time.Time, t []byte) ([]byte, TicketStatus) {
-	k.ring.Rotate(now)
+func (k *TicketKeys) OpenTicket(_ context.Context, now time.Time, t []byte) ([]byte, TicketStatus) {
+	k.update(now)
 	plain, status := k.ring.Open(t)
 	switch status {
 	case ticket.Opened:
@@ -130,14 +171,21 @@ func (k *TicketKeys) OpenTicket(now time.Time, t []byte) ([]byte, TicketStatus) 
 	return nil, TicketInvalid
 }
 
-// sealer returns the TicketSealer in use: Config.TicketSealer, else
+// update brings the keys to now: derived keys to now's period, automatic
+// keys through their rotation.
+func (k *TicketKeys) update(now time.Time) {
+	if k.derived != nil {
+		k.derived.Update(now)
+		return
+	}
+	k.ring.Rotate(now)
+}
+
+// ticketKeys returns the key ring in use when no TicketSealer is set:
 // Config.TicketKeys, else keys made at random for this Config and rotated
 // automatically.
-func (c *Conn) sealer() (TicketSealer, error) {
+func (c *Conn) ticketKeys() (*TicketKeys, error) {
 	cfg := c.config
-	if cfg.TicketSealer != nil {
-		return cfg.TicketSealer, nil
-	}
 	if cfg.TicketKeys != nil {
 		return cfg.TicketKeys, nil
 	}
@@ -151,31 +199,63 @@ func (c *Conn) sealer() (TicketSealer, error) {
 	return st.keys, st.err
 }
 
-// sealTicket seals a session into a ticket.
-func (c *Conn) sealTicket(s *Session) ([]byte, error) {
-	sealer, err := c.sealer()
-	if err != nil {
-		return nil, err
-	}
+// sealTicket seals a session into a ticket. Our own key rings are called
+// directly; a TicketSealer is someone else's code and runs guarded.
+func (c *Conn) sealTicket(ctx context.Context, s *Session) ([]byte, error) {
+	cfg := c.config
 	plain, err := c.ticketState(s)
 	if err != nil {
 		return nil, err
 	}
-	return sealer.SealTicket(c.config.time(), c.config.rand(), plain)
+	if sealer := cfg.TicketSealer; sealer != nil {
+		now, rand := cfg.time(), cfg.rand()
+		return guardedCall(ctx, cfg, "TicketSealer.SealTicket", func(ctx context.Context) ([]byte, error) {
+			return sealer.SealTicket(ctx, now, rand, plain)
+		})
+	}
+	keys, err := c.ticketKeys()
+	if err != nil {
+		return nil, err
+	}
+	return keys.SealTicket(ctx, cfg.time(), cfg.rand(), plain)
 }
 
 // openTicket opens a ticket. The input is attacker-controlled: any
 // failure is a refusal, never an error. stale means an older key opened it.
-func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
-	sealer, err := c.sealer()
-	if err != nil {
-		return nil, false, RefusedTicketKey
+func (c *Conn) openTicket(ctx context.Context, t []byte) (s *Session, stale bool, refused Refusal) {
+	cfg := c.config
+	var plain []byte
+	var status TicketStatus
+	if sealer := cfg.TicketSealer; sealer != nil {
+		type opened struct {
+			plain  []byte
+			status TicketStatus
+		}
+		now := cfg.time()
+		o, err := guardedCall(ctx, cfg, "TicketSealer.OpenTicket", func(ctx context.Context) (opened, error) {
+			p, st := sealer.OpenTicket(ctx, now, t)
+			return opened{p, st}, nil
+		})
+		if err != nil {
+			return nil, false, RefusedStoreDown
+		}
+		plain, status = o.plain, o.status
+	} else {
+		keys, err := c.ticketKeys()
+		if err != nil {
+			return nil, false, RefusedTicketKey
+		}
+		plain, status = keys.OpenTicket(ctx, cfg.time(), t)
 	}
-	plain, status := sealer.OpenTicket(c.config.time(), t)
+	c.counters().countTicketOpened(status)
 	switch status {
+	case TicketOpened, TicketOpenedStale:
 	case TicketKeyUnknown:
 		return nil, false, RefusedTicketKey
-	case TicketInvalid:
+	case TicketUnavailable:
+		c.counters().storeErrors.Add(1)
+		return nil, false, RefusedStoreDown
+	default:
 		return nil, false, RefusedTicketInvalid
 	}
 	if s = openedTicketState(plain); s == nil {
@@ -185,9 +265,21 @@ func (c *Conn) openTicket(t []byte) (s *Session, stale bool, refused Refusal) {
 }
 
 // openTicket12 opens a TLS 1.2 ticket.
-func (c *Conn) openTicket12(t []byte) (*Session, bool, Refusal) {
-	return c.openTicket(t)
+func (c *Conn) openTicket12(ctx context.Context, t []byte) (*Session, bool, Refusal) {
+	return c.openTicket(ctx, t)
 }
+
+// hrrCookieKeys seals HelloRetryRequest cookies (RFC 8446, Section
+// 4.2.2). A cookie only has to survive one handshake, on one connection,
+// so one random key per process does: it never depends on the ticket
+// sealer, whose failure must not fail a retry, nor on tickets being on.
+var hrrCookieKeys = sync.OnceValues(func() (*ticket.Ring, error) {
+	k, err := ticket.NewKey(nil, 256)
+	if err != nil {
+		return nil, err
+	}
+	return ticket.NewRing([]ticket.Key{k})
+})
 
 // Aliases for tests and the key-file helpers.
 type (

@@ -3,6 +3,7 @@ package reprise
 import (
 	"errors"
 	"io"
+	"time"
 
 	"github.com/reprise-tls/reprise/internal/ticket"
 )
@@ -45,4 +46,29 @@ func NewTicketKeyFile(rand io.Reader, bits int, format TicketKeyFormat) ([]byte,
 		keys = append(keys, k)
 	}
 	return ticket.MarshalKeyFile(keys, format)
+}
+
+// DerivedTicketKeyFile returns the key file, in nginx or HAProxy format,
+// of the keys a fleet derives from secret at time at (see
+// NewDerivedTicketKeys; period zero means 12 hours), for `reprise
+// ticketkey derive`. TicketKeyFormatNginx gives the one key of at's
+// period (nginx reads one key per file: write the next and previous
+// periods' keys to the files of its second and third
+// ssl_session_ticket_key directives). TicketKeyFormatHAProxy gives three
+// lines, previous, current and next, so that HAProxy seals with the
+// current key and opens all three. The result is secret: write it with
+// mode 0600.
+func DerivedTicketKeyFile(secret []byte, period time.Duration, at time.Time, format TicketKeyFormat) ([]byte, error) {
+	sched, err := ticket.NewSchedule(secret, period, period)
+	if err != nil {
+		return nil, err
+	}
+	n := sched.PeriodAt(at)
+	switch format {
+	case TicketKeyFormatAuto, TicketKeyFormatNginx:
+		return ticket.MarshalKeyFile([]ticket.Key{sched.Key(n)}, ticket.FormatNginx)
+	case TicketKeyFormatHAProxy:
+		return ticket.MarshalKeyFile([]ticket.Key{sched.Key(n), sched.Key(n + 1), sched.Key(n - 1)}, ticket.FormatHAProxy)
+	}
+	return nil, errors.New("reprise: derived ticket key files can be written only in nginx or HAProxy format")
 }

@@ -2,6 +2,7 @@ package reprise
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/pem"
 	"path/filepath"
@@ -165,7 +166,7 @@ func TestTicketStateNeitherFormat(t *testing.T) {
 	// End to end: a ticket sealed with the server's key around garbage.
 	scfg, clk, _ := nginxFleet(t)
 	ccfg := nginxClient(t, "nginx-tls12.pem", clk)
-	garbage, err := scfg.TicketKeys.SealTicket(clk.Now(), rand.Reader, []byte("neither reprise nor openssl"))
+	garbage, err := scfg.TicketKeys.SealTicket(context.Background(), clk.Now(), rand.Reader, []byte("neither reprise nor openssl"))
 	if err != nil {
 		t.Fatal(err)
 	}

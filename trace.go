@@ -1,8 +1,12 @@
 package reprise
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/reprise-tls/reprise/internal/alert"
 	"github.com/reprise-tls/reprise/internal/wire"
@@ -11,6 +15,10 @@ import (
 // TraceEvent is one message of a handshake, for `reprise connect --trace`
 // and for debugging why a connection did or did not resume.
 type TraceEvent struct {
+	// ConnID tells apart the events of concurrent handshakes: it is the
+	// same for every event of one connection and differs between the
+	// connections of one process (it is the Conn's ID method's value).
+	ConnID  uint64
 	Sent    bool   // we sent it (else received)
 	Message string // "ClientHello", "ChangeCipherSpec", "Alert", ...
 	Detail  string // what matters for resumption, e.g. "session_id=32 ext=[session_ticket extended_master_secret]"
@@ -32,7 +40,68 @@ type Tracer func(TraceEvent)
 
 func (c *Conn) trace(ev TraceEvent) {
 	if f := c.config.Tracer; f != nil {
+		ev.ConnID = c.ID()
 		f(ev)
+	}
+}
+
+// lastConnID numbers connections for ID, in the order they are first asked.
+var lastConnID atomic.Uint64
+
+// ID returns a number that identifies c among the connections of this
+// process, for telling apart the trace events, handshake results and log
+// lines of concurrent connections. It is assigned on first use and never 0.
+func (c *Conn) ID() uint64 {
+	if id := c.id.Load(); id != 0 {
+		return id
+	}
+	c.id.CompareAndSwap(0, lastConnID.Add(1))
+	return c.id.Load()
+}
+
+// HandshakeResult is how one handshake ended, for metrics and logs: see
+// Config.OnHandshake.
+type HandshakeResult struct {
+	ConnID   uint64          // the Conn's ID, as in its TraceEvents
+	Client   bool            // the client's handshake (else the server's)
+	State    ConnectionState // the state after the handshake; on failure, what was learned
+	Duration time.Duration   // from the start of the handshake to its end
+	Err      error           // nil when the handshake succeeded
+}
+
+// onHandshake reports a finished handshake to Config.OnHandshake. It runs
+// after the handshake, so the hook's cost is not in the handshake's
+// latency; the hook must still be quick, as the connection waits for it.
+func (c *Conn) onHandshake(start time.Time, err error) {
+	f := c.config.OnHandshake
+	if f == nil {
+		return
+	}
+	f(HandshakeResult{ConnID: c.ID(), Client: c.isClient, State: c.stateLocked(err == nil), Duration: time.Since(start), Err: err})
+}
+
+// LogHandshakes returns an OnHandshake hook that logs each handshake's
+// outcome to l: at Info with the version, suite and how it resumed or why
+// not; at Warn with the error for a failed one.
+func LogHandshakes(l *slog.Logger) func(HandshakeResult) {
+	return func(r HandshakeResult) {
+		role := "server"
+		if r.Client {
+			role = "client"
+		}
+		if r.Err != nil {
+			l.LogAttrs(context.Background(), slog.LevelWarn, "tls handshake failed",
+				slog.Uint64("conn", r.ConnID), slog.String("role", role),
+				slog.Duration("duration", r.Duration), slog.String("error", r.Err.Error()))
+			return
+		}
+		s := r.State
+		l.LogAttrs(context.Background(), slog.LevelInfo, "tls handshake",
+			slog.Uint64("conn", r.ConnID), slog.String("role", role),
+			slog.String("version", VersionName(s.Version)), slog.String("suite", CipherSuiteName(s.CipherSuite)),
+			slog.String("resumption", string(s.Resumption)), slog.String("refused", string(s.Refused)),
+			slog.String("alpn", s.NegotiatedProtocol), slog.String("sni", s.ServerName),
+			slog.Duration("duration", r.Duration))
 	}
 }
 
@@ -98,7 +167,7 @@ func messageDetail(msg []byte) string {
 		if len(h.KeyShares) > 0 {
 			var groups []string
 			for _, ks := range h.KeyShares {
-				groups = append(groups, CurveID(ks.Group).String())
+				groups = append(groups, CurveName(CurveID(ks.Group)))
 			}
 			d += " key_share=" + strings.Join(groups, ",")
 		}
@@ -117,10 +186,10 @@ func messageDetail(msg []byte) string {
 		}
 		d := fmt.Sprintf("%ssession_id=%d suite=%s ext=%s", name, len(h.SessionID), CipherSuiteName(h.CipherSuite), extList(h.Extensions))
 		if h.KeyShare.Group != 0 {
-			d += " key_share=" + CurveID(h.KeyShare.Group).String()
+			d += " key_share=" + CurveName(CurveID(h.KeyShare.Group))
 		}
 		if h.SelectedGroup != 0 {
-			d += " selected_group=" + CurveID(h.SelectedGroup).String()
+			d += " selected_group=" + CurveName(CurveID(h.SelectedGroup))
 		}
 		if h.HasSelectedPSK {
 			d += fmt.Sprintf(" selected_psk=%d", h.SelectedPSK)

@@ -38,10 +38,10 @@ func main() {
 	keyFile := flag.String("key", "", "PEM private key")
 	maxVersion := flag.String("max-version", "1.3", "highest protocol version: 1.2 or 1.3")
 	flag.Parse()
-	if err := run(*addr, *certFile, *keyFile, *maxVersion); err != nil {
-		fmt.Fprintln(os.Stderr, "gotlsserver:", err)
-		os.Exit(1)
-	}
+	// run serves until it fails, so it only ever returns an error.
+	err := run(*addr, *certFile, *keyFile, *maxVersion)
+	fmt.Fprintln(os.Stderr, "gotlsserver:", err)
+	os.Exit(1)
 }
 
 func run(addr, certFile, keyFile, maxVersion string) error {

@@ -1,14 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/reprise-tls/reprise"
+	"github.com/reprise-tls/reprise/reprisehttp"
 )
 
 // Seed 002's per-directory client authentication for `reprise serve`:
@@ -22,17 +24,28 @@ import (
 // client's certificate.
 const clientAuthTimeout = 10 * time.Second
 
-// serveClientAuthPath answers req, a raw HTTP request header, if its path
-// is under --client-auth-path, and reports whether it did.
-func (s *server) serveClientAuthPath(conn *reprise.Conn, req []byte) bool {
-	path := requestPath(req)
-	if !underClientAuthPath(s.opts.clientAuthPath, path) {
+// serveClientAuthPath answers r if its path is under --client-auth-path,
+// and reports whether it did.
+func (s *server) serveClientAuthPath(w http.ResponseWriter, r *http.Request) bool {
+	if !underClientAuthPath(s.opts.clientAuthPath, r.URL.Path) {
 		return false
 	}
-	status, page := clientAuthPage(conn, s.cfg.Counters())
-	s.logf("client-auth %s: %s", path, status)
-	fmt.Fprintf(conn, "HTTP/1.0 %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", status, len(page), page)
-	conn.CloseWrite()
+	status, page := http.StatusInternalServerError, "no TLS connection behind this request\n"
+	switch conn, ok := reprisehttp.RequestConn(r); {
+	case !ok:
+	case r.ProtoMajor >= 2:
+		// RFC 7540, Section 9.2.1 forbids renegotiation once the
+		// connection preface is sent, and RFC 8740 post-handshake
+		// authentication: HTTP/2 clients must come back over HTTP/1.1.
+		status, page = http.StatusForbidden, "403 Forbidden: a client certificate is required here, and HTTP/2 cannot ask for one after the handshake (RFC 7540 9.2.1, RFC 8740); retry over HTTP/1.1\n"
+	default:
+		status, page = clientAuthPage(conn, s.cfg.Counters())
+	}
+	s.logf("client-auth %s: %d", r.URL.Path, status)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+	w.WriteHeader(status)
+	fmt.Fprint(w, page)
 	return true
 }
 
@@ -43,23 +56,22 @@ func underClientAuthPath(prefix, path string) bool {
 
 // clientAuthPage asks for the client's certificate, unless the handshake
 // already verified one, and returns the HTTP status and the page: the
-// connection's status page with the certificate's subject, or a 403 page
-// saying why there is none. Used by both the raw --www path and an
-// net/http handler holding the *reprise.Conn.
-func clientAuthPage(conn *reprise.Conn, counters *reprise.Counters) (status, page string) {
+// connection's status page under the certificate's subject, or a 403 page
+// saying why there is none.
+func clientAuthPage(conn *reprise.Conn, counters *reprise.Counters) (status int, page string) {
 	if len(conn.ConnectionState().PeerCertificates) == 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), clientAuthTimeout)
 		err := conn.RequestClientCertificate(ctx)
 		cancel()
 		if err != nil {
-			return "403 Forbidden", forbiddenPage(err)
+			return http.StatusForbidden, forbiddenPage(err)
 		}
 	}
 	cs := conn.ConnectionState()
 	if len(cs.PeerCertificates) == 0 {
-		return "403 Forbidden", forbiddenPage(reprise.ErrNoClientCertificate)
+		return http.StatusForbidden, forbiddenPage(reprise.ErrNoClientCertificate)
 	}
-	return "200 OK", fmt.Sprintf("Verified client certificate subject: %s\n\n%s", cs.PeerCertificates[0].Subject, statusPage(cs, counters.Snapshot()))
+	return http.StatusOK, fmt.Sprintf("Verified client certificate subject: %s\n\n%s", cs.PeerCertificates[0].Subject, statusPage(cs, counters.Snapshot()))
 }
 
 func forbiddenPage(err error) string {
@@ -75,14 +87,4 @@ func forbiddenPage(err error) string {
 		why = "the client did not offer post-handshake authentication (TLS 1.3)"
 	}
 	return fmt.Sprintf("403 Forbidden: a client certificate is required here: %s\n", why)
-}
-
-// requestPath is the path of an HTTP request line ("GET /path HTTP/1.1").
-func requestPath(req []byte) string {
-	line, _, _ := bytes.Cut(req, []byte("\n"))
-	fields := strings.Fields(string(line))
-	if len(fields) < 2 {
-		return ""
-	}
-	return fields[1]
 }

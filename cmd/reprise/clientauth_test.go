@@ -70,3 +70,34 @@ func TestClientAuthPathConnect(t *testing.T) {
 		})
 	}
 }
+
+// TestClientAuthPathCurl: curl (libcurl with OpenSSL, which answers a
+// renegotiation and offers post-handshake auth) over net/http's HTTP/1.1,
+// whose background read waits on the connection while the handler asks;
+// over HTTP/2 the protected path is a 403 that says why.
+func TestClientAuthPathCurl(t *testing.T) {
+	curl := peertest.Need(t, "curl")
+	client := peertest.ClientCert(t, peertest.ECDSAP256)
+	s := startServe(t, "--client-auth-path", "/secret", "--client-ca", client.CAFile, "--alpn", "h2,http/1.1")
+	for _, vers := range [][]string{{"--tlsv1.2", "--tls-max", "1.2"}, {"--tlsv1.3"}} {
+		for _, proto := range []string{"--http1.1", "--http2"} {
+			t.Run(vers[0]+proto, func(t *testing.T) {
+				args := append([]string{"-sk", proto, "--cert", client.CertFile, "--key", client.KeyFile, "-w", "\ncode=%{http_code}\n",
+					"https://" + s.addr + "/secret/page"}, vers...)
+				out, err := peertest.Run(t, 30*time.Second, "", curl, args...)
+				if err != nil {
+					t.Fatalf("curl: %v\n%s", err, out)
+				}
+				want := []string{"code=200", "Verified client certificate subject: CN=client"}
+				if proto == "--http2" {
+					want = []string{"code=403", "HTTP/2 cannot ask"}
+				}
+				for _, w := range want {
+					if !strings.Contains(out, w) {
+						t.Fatalf("curl output lacks %q:\n%s", w, out)
+					}
+				}
+			})
+		}
+	}
+}

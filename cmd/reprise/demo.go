@@ -121,7 +121,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		}
 		kx := "skipped"
 		if res.client.CurveID != 0 {
-			kx = "done (" + res.client.CurveID.String() + ")"
+			kx = "done (" + reprise.CurveName(res.client.CurveID) + ")"
 		}
 		sig := "done"
 		if res.client.DidResume {

@@ -24,17 +24,19 @@ usage:
   reprise serve   [--addr 127.0.0.1:4433] [--cert F --key F] [--min-version 1.2] [--max-version 1.3]
                   [--ciphers LIST] [--groups LIST] [--alpn LIST]
                   [--session-cache on|off] [--session-timeout 5m] [--session-id-context S]
-                  [--tickets on|off] [--ticket-keys FILE] [--ticket-key-format auto|nginx|haproxy|envoy]
-                  [--ticket-format reprise|openssl]
-                  [--store URL] [--verify-client none|request|require] [--client-ca F]
-                  [--www | --echo] [--keylog F] [--json]
+                  [--tickets on|off|single-use] [--ticket-keys FILE] [--ticket-key-format auto|nginx|haproxy|envoy]
+                  [--ticket-secret FILE [--ticket-period 12h]] [--ticket-format reprise|openssl]
+                  [--store memory|redis://HOST:PORT/DB|bolt:PATH] [--verify-client none|request|require] [--client-ca F]
+                  [--www | --echo] [--metrics ADDR] [--keylog F] [--json]
   reprise connect HOST:PORT [--servername N] [--insecure] [--ca F] [--cert F --key F]
                   [--min-version V] [--max-version V] [--ciphers LIST] [--groups LIST] [--alpn LIST]
                   [--starttls ftp] [--reconnect N] [--no-ticket] [--sess-out F] [--sess-in F] [--sess-format reprise|openssl]
                   [--send TEXT] [--trace] [--keylog F] [--json]
   reprise probe   HOST:PORT [--servername N] [--starttls ftp [--ftp-login USER:PASS]] [--max-version V] [--json]
   reprise ticketkey new [--bits 128|256] [--format nginx|haproxy|envoy] [--out FILE]
+  reprise ticketkey derive --secret FILE [--at TIME] [--period 12h] [--format nginx|haproxy|envoy] [--out FILE]
   reprise demo
+  reprise version
   reprise bench   HOST:PORT [--mode full|resume] [--duration 10s] [--concurrency N] [--max-version V] [--json]
 
 Run "reprise COMMAND -h" for a command's flags.
@@ -75,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runDemo(rest, stdout, stderr)
 	case "bench":
 		err = runBench(rest, stdout, stderr)
+	case "version", "--version":
+		err = runVersion(rest, stdout, stderr)
 	case "probe":
 		err = runProbe(rest, stdout, stderr)
 	default:

@@ -25,11 +25,10 @@ const opensslSuiteOrder = "TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256,T
 	"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
 
 type fleet struct {
-	cert   *peertest.Cert
-	keys   string
-	nginx  string
-	serve  *serveProc
-	prefix string
+	cert  *peertest.Cert
+	keys  string
+	nginx string
+	serve *serveProc
 }
 
 func startFleet(t *testing.T, serveArgs ...string) *fleet {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,10 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,10 @@ import (
 	"time"
 
 	"github.com/reprise-tls/reprise"
+	"github.com/reprise-tls/reprise/metrics"
+	"github.com/reprise-tls/reprise/reprisehttp"
+	"github.com/reprise-tls/reprise/stores/bolt"
+	"github.com/reprise-tls/reprise/stores/redis"
 )
 
 const (
@@ -46,10 +52,13 @@ type serveOptions struct {
 	ticketKeys       string
 	ticketKeyFormat  string
 	ticketFormat     string
+	ticketSecret     string
+	ticketPeriod     time.Duration
 	store            string
 	verifyClient     string
 	clientCA         string
 	www, echo, json  bool
+	metrics          string
 	clientAuthPath   string // clientauth.go
 }
 
@@ -61,15 +70,18 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.sessionCache, "session-cache", "on", "server session ID cache: on or off")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", 5*time.Minute, "how long a TLS 1.2 session can be resumed")
 	fs.StringVar(&o.sessionIDContext, "session-id-context", "", "session ID context: sessions resume only within it (at most 32 bytes)")
-	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on or off")
+	fs.StringVar(&o.tickets, "tickets", "on", "session tickets: on, off, or single-use (TLS 1.3 tickets name sessions in --store, each resumed once)")
 	fs.StringVar(&o.ticketKeys, "ticket-keys", "", "ticket key file (nginx, HAProxy or Envoy format; reloaded on SIGHUP)")
 	fs.StringVar(&o.ticketKeyFormat, "ticket-key-format", "auto", "ticket key file format: auto, nginx, haproxy or envoy")
 	fs.StringVar(&o.ticketFormat, "ticket-format", "reprise", "state sealed in minted tickets: reprise, or openssl (nginx and HAProxy open them; tickets of both are always opened)")
-	fs.StringVar(&o.store, "store", "memory", "session store URL (only memory for now)")
+	fs.StringVar(&o.ticketSecret, "ticket-secret", "", "fleet secret file (one line of base64, at least 32 bytes): ticket keys derived from it and the clock, in step on every node")
+	fs.DurationVar(&o.ticketPeriod, "ticket-period", 0, "with --ticket-secret: how often the derived ticket key changes (default 12h; the same on every node)")
+	fs.StringVar(&o.store, "store", "memory", "session store: memory, redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS) or bolt:PATH; redis and bolt need --ticket-secret")
 	fs.StringVar(&o.verifyClient, "verify-client", "none", "client certificates: none, request or require")
 	fs.StringVar(&o.clientCA, "client-ca", "", "PEM file of CAs that client certificates must chain to")
 	fs.BoolVar(&o.www, "www", false, "answer HTTP requests with a page describing the connection (the default)")
 	fs.BoolVar(&o.echo, "echo", false, "echo received bytes back")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line per finished handshake on stdout (status lines then go to stderr)")
 	fs.StringVar(&o.clientAuthPath, "client-auth-path", "", "ask for a client certificate (TLS 1.2 renegotiation, TLS 1.3 post-handshake auth) before serving paths with this prefix; 403 without one")
 	pos, err := parseFlags(fs, args, stdout)
@@ -99,11 +111,24 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("making a certificate: %w", err)
 		}
 		cfg.Certificates = []reprise.Certificate{cert}
-		sum := sha256.Sum256(cert.Chain[0])
+		sum := sha256.Sum256(cert.Certificate[0])
 		fmt.Fprintf(info, "self-signed certificate for localhost, 127.0.0.1; SHA-256 fingerprint %s\n", colonHex(sum[:]))
 	}
 	if err := o.applyTicketFormat(cfg, info); err != nil {
 		return err
+	}
+
+	if !o.echo && len(cfg.NextProtos) == 0 {
+		// --www speaks HTTP/2 to clients that offer it (RFC 9113, Section 3.2).
+		cfg.NextProtos = []string{"h2", "http/1.1"}
+	}
+
+	if o.metrics != "" {
+		stop, err := serveMetrics(o.metrics, cfg, info)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 
 	ln, err := net.Listen("tcp", o.addr)
@@ -113,6 +138,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	s := &server{
 		cfg: cfg, opts: o, stdout: stdout, stderr: stderr,
 		conns: map[net.Conn]struct{}{},
+	}
+	if !o.echo {
+		s.www = s.newWWW()
 	}
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
@@ -166,14 +194,21 @@ func (o *serveOptions) config() (*reprise.Config, func(), error) {
 	if o.sessionIDContext != "" {
 		cfg.SessionIDContext = []byte(o.sessionIDContext)
 	}
-	ticketsOn, err := parseOnOff("tickets", o.tickets)
-	if err != nil {
+	ticketsOn := true
+	if strings.EqualFold(o.tickets, "single-use") {
+		// TLS 1.3 tickets name sessions kept in the store, each taken
+		// once; TLS 1.2 tickets stay sealed.
+		cfg.SingleUseTickets = true
+	} else if ticketsOn, err = parseOnOff("tickets", o.tickets); err != nil {
 		return nil, closeKeyLog, err
 	}
 	cfg.SessionTicketsDisabled = !ticketsOn
 	format, err := parseKeyFormat(o.ticketKeyFormat)
 	if err != nil {
 		return nil, closeKeyLog, err
+	}
+	if o.ticketKeys != "" && o.ticketSecret != "" {
+		return nil, closeKeyLog, usageErrorf("--ticket-keys and --ticket-secret exclude each other")
 	}
 	if o.ticketKeys != "" {
 		keys, err := reprise.LoadTicketKeys(o.ticketKeys, format)
@@ -182,9 +217,26 @@ func (o *serveOptions) config() (*reprise.Config, func(), error) {
 		}
 		cfg.TicketKeys = keys
 	}
-	if err := checkStore(o.store); err != nil {
+	var secret []byte
+	if o.ticketSecret != "" {
+		if secret, err = reprise.LoadFleetSecret(o.ticketSecret); err != nil {
+			return nil, closeKeyLog, fmt.Errorf("--ticket-secret: %w", err)
+		}
+		keys, err := reprise.NewDerivedTicketKeys(secret, o.ticketPeriod, 0)
+		if err != nil {
+			return nil, closeKeyLog, fmt.Errorf("--ticket-secret: %w", err)
+		}
+		cfg.TicketKeys = keys
+	} else if o.ticketPeriod != 0 {
+		return nil, closeKeyLog, usageErrorf("--ticket-period needs --ticket-secret")
+	}
+	store, closeStore, err := openStore(o.store, secret)
+	if err != nil {
 		return nil, closeKeyLog, err
 	}
+	cfg.SessionStore = store
+	closeOthers := closeKeyLog
+	closeKeyLog = func() { closeStore(); closeOthers() }
 	var pool *x509.CertPool
 	if o.clientCA != "" {
 		if pool, err = loadCAFile("client-ca", o.clientCA); err != nil {
@@ -227,14 +279,44 @@ func parseKeyFormat(s string) (reprise.TicketKeyFormat, error) {
 	return 0, usageErrorf("--ticket-key-format %q: want auto, nginx, haproxy or envoy", s)
 }
 
-// checkStore accepts the in-memory store, the only one so far; the
-// internal cache is it, so nothing needs to be set.
-func checkStore(url string) error {
-	scheme, _, _ := strings.Cut(url, ":")
-	if strings.EqualFold(scheme, "memory") {
-		return nil
+// openStore opens the session store a --store URL names: memory (the
+// internal cache; nil), redis://HOST:PORT/DB or rediss:// (stores/redis),
+// or bolt:PATH (stores/bolt). Redis and bolt entries are sealed under a
+// key derived from the fleet secret, so they need --ticket-secret.
+func openStore(url string, secret []byte) (reprise.SessionStore, func(), error) {
+	nothing := func() {}
+	scheme, rest, _ := strings.Cut(url, ":")
+	switch strings.ToLower(scheme) {
+	case "memory":
+		return nil, nothing, nil
+	case "redis", "rediss", "bolt":
+	default:
+		return nil, nothing, usageErrorf("--store %q: want memory, redis://HOST:PORT/DB, rediss://... or bolt:PATH", url)
 	}
-	return fmt.Errorf("store %q not supported yet (only memory)", url)
+	if secret == nil {
+		return nil, nothing, usageErrorf("--store %s seals sessions with a key derived from the fleet secret: give --ticket-secret FILE", scheme)
+	}
+	key := reprise.FleetStoreKey(secret)
+	if strings.EqualFold(scheme, "bolt") {
+		if rest == "" {
+			return nil, nothing, usageErrorf("--store bolt:PATH needs a path")
+		}
+		st, err := bolt.Open(rest, bolt.Options{Key: key})
+		if err != nil {
+			return nil, nothing, err
+		}
+		return st, func() { st.Close() }, nil
+	}
+	// While Redis is down go-redis logs every failed dial; one line a
+	// minute says as much.
+	redis.SetLogger(func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "reprise: serve: store: "+strings.ReplaceAll(format, "\n", " ")+"\n", args...)
+	}, time.Minute)
+	st, err := redis.Open(url, key)
+	if err != nil {
+		return nil, nothing, usageErrorf("--store: %v", err)
+	}
+	return st, func() { st.Close() }, nil
 }
 
 // server is a running `reprise serve`.
@@ -249,6 +331,8 @@ type server struct {
 	connsMu  sync.Mutex
 	conns    map[net.Conn]struct{}
 	closing  bool
+
+	www *reprisehttp.Server // --www: the status page over HTTP/2 or HTTP/1.1
 }
 
 func (s *server) acceptLoop(ln net.Listener) error {
@@ -327,6 +411,10 @@ func (s *server) shutdown() {
 }
 
 func (s *server) reloadTicketKeys(info io.Writer) {
+	if s.opts.ticketSecret != "" {
+		s.printf(info, "SIGHUP: ticket keys are derived from --ticket-secret and the clock; nothing to reload\n")
+		return
+	}
 	if s.cfg.TicketKeys == nil {
 		s.printf(info, "SIGHUP: no --ticket-keys file to reload\n")
 		return
@@ -378,7 +466,7 @@ func (s *server) handle(n int, raw net.Conn) {
 		s.echo(conn)
 		return
 	}
-	s.serveWWW(conn, cs)
+	s.www.ServeConn(conn)
 }
 
 func (s *server) echo(conn *reprise.Conn) {
@@ -398,33 +486,39 @@ func (s *server) echo(conn *reprise.Conn) {
 	}
 }
 
-// serveWWW reads one HTTP request header and answers it with a page about
-// the connection, like `openssl s_server -www`. A client that hangs up
-// without a request (s_client -reconnect does) is fine.
-func (s *server) serveWWW(conn *reprise.Conn, cs reprise.ConnectionState) {
-	conn.SetDeadline(time.Now().Add(requestTimeout))
-	var req []byte
-	buf := make([]byte, 2048)
-	for !bytes.Contains(req, []byte("\r\n\r\n")) && !bytes.Contains(req, []byte("\n\n")) {
-		n, err := conn.Read(buf)
-		req = append(req, buf[:n]...)
-		if len(req) > maxRequest {
-			conn.Write([]byte("HTTP/1.0 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n"))
+// newWWW is the --www server: every request, over HTTP/2 or HTTP/1.1 as
+// the client's ALPN chose, gets a page about its connection, like
+// `openssl s_server -www`. A client that hangs up without a request
+// (s_client -reconnect does) is fine.
+func (s *server) newWWW() *reprisehttp.Server {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.serveClientAuthPath(w, r) {
 			return
 		}
-		if err != nil {
-			if len(req) == 0 {
-				return
-			}
-			break
-		}
+		cs, _ := reprisehttp.ConnectionState(r)
+		body := statusPage(cs, s.cfg.Counters().Snapshot())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		io.WriteString(w, body)
+	})
+	return &reprisehttp.Server{
+		HTTP: &http.Server{
+			Handler:           page,
+			ReadHeaderTimeout: requestTimeout,
+			IdleTimeout:       requestTimeout,
+			MaxHeaderBytes:    maxRequest,
+			ErrorLog:          log.New(logWriter{s}, "", 0),
+		},
+		TLS: s.cfg,
 	}
-	if s.serveClientAuthPath(conn, req) {
-		return
-	}
-	page := statusPage(cs, s.cfg.Counters().Snapshot())
-	fmt.Fprintf(conn, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(page), page)
-	conn.CloseWrite()
+}
+
+// logWriter turns net/http's log lines into serve's stderr lines.
+type logWriter struct{ s *server }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.s.logf("%s", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // statusPage describes the connection and the server's counters.
@@ -434,7 +528,7 @@ func statusPage(cs reprise.ConnectionState, c reprise.CounterSnapshot) string {
 	fmt.Fprintf(&b, "Protocol:        %s\n", reprise.VersionName(cs.Version))
 	fmt.Fprintf(&b, "Cipher suite:    %s\n", reprise.CipherSuiteName(cs.CipherSuite))
 	if cs.CurveID != 0 {
-		fmt.Fprintf(&b, "Key exchange:    %v\n", cs.CurveID)
+		fmt.Fprintf(&b, "Key exchange:    %s\n", reprise.CurveName(cs.CurveID))
 	} else {
 		fmt.Fprintf(&b, "Key exchange:    none (resumed)\n")
 	}
@@ -464,6 +558,8 @@ func statusPage(cs reprise.ConnectionState, c reprise.CounterSnapshot) string {
 		{"misses", c.Misses}, {"timeouts", c.Timeouts}, {"cache_full", c.CacheFull},
 		{"cb_hits", c.CallbackHits}, {"tickets_issued", c.TicketsIssued},
 		{"ticket_resumed", c.TicketResumed}, {"psk_resumed", c.PSKResumed},
+		{"store_errors", c.StoreErrors},
+		{"store_timeouts", c.StoreTimeouts},
 	} {
 		fmt.Fprintf(&b, "  %-16s %d\n", row.name, row.value)
 	}
@@ -536,5 +632,21 @@ func selfSignedFor(names []string) (reprise.Certificate, error) {
 	if err != nil {
 		return reprise.Certificate{}, err
 	}
-	return reprise.Certificate{Chain: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+	return reprise.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// serveMetrics serves the Config's handshake metrics and counters in the
+// Prometheus text format at http://addr/metrics until stop is called.
+func serveMetrics(addr string, cfg *reprise.Config, info io.Writer) (stop func(), err error) {
+	collector := metrics.New(cfg)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", collector.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: requestTimeout}
+	go srv.Serve(ln)
+	fmt.Fprintf(info, "metrics on http://%s/metrics\n", ln.Addr())
+	return func() { srv.Close() }, nil
 }

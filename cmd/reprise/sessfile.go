@@ -92,8 +92,8 @@ func (o *serveOptions) applyTicketFormat(cfg *reprise.Config, info io.Writer) er
 		switch {
 		case c.Leaf != nil:
 			leaves = append(leaves, c.Leaf.Raw)
-		case len(c.Chain) > 0:
-			leaves = append(leaves, c.Chain[0])
+		case len(c.Certificate) > 0:
+			leaves = append(leaves, c.Certificate[0])
 		}
 	}
 	cfg.SessionIDContext = reprise.NginxSessionIDContext(leaves...)

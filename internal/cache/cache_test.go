@@ -291,9 +291,7 @@ func TestMaxBytesExact(t *testing.T) {
 		k := fmt.Sprint(rng.IntN(300))
 		size := 1 + rng.IntN(120)
 		evicted := c.Put(k, i, size, time.Time{})
-		if _, ok := live[k]; ok {
-			delete(live, k) // replaced, no OnRemove
-		}
+		delete(live, k) // replaced, no OnRemove
 		live[k] = size
 		ev := rec.take()
 		if len(ev) != evicted {

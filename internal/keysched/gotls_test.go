@@ -214,6 +214,7 @@ func TestTLS12AgainstGo(t *testing.T) {
 	serverRandom := serverMsgs[0][6:38]
 
 	// ClientKeyExchange body: opaque EncryptedPreMasterSecret<0..2^16-1>.
+	//lint:ignore SA1019 the RSA key exchange is PKCS #1 v1.5 by definition (RFC 5246, Section 7.4.7.1); this test decrypts crypto/tls's own to check our PRF against it.
 	preMaster, err := rsa.DecryptPKCS1v15(nil, key, clientKeyExchange[6:])
 	if err != nil {
 		t.Fatal(err)
