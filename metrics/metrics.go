@@ -102,6 +102,8 @@ var (
 	descConnect      = prometheus.NewDesc("reprise_client_handshakes_started_total", "Client handshakes started (connect).", nil, nil)
 	descConnectGood  = prometheus.NewDesc("reprise_client_handshakes_completed_total", "Client handshakes completed (connect_good).", nil, nil)
 	descConnectRes   = prometheus.NewDesc("reprise_client_resumptions_total", "Client handshakes that resumed (connect_resumed).", nil, nil)
+	descPHA          = prometheus.NewDesc("reprise_post_handshake_auths_total", "Client certificates asked for after the handshake and answered (TLS 1.2 renegotiation, TLS 1.3 post-handshake auth).", nil, nil)
+	descRenegRefused = prometheus.NewDesc("reprise_renegotiations_refused_total", "TLS 1.2 renegotiations refused with a no_renegotiation warning (client-initiated on a server).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
@@ -110,7 +112,7 @@ func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	m.failures.Describe(ch)
 	m.latency.Describe(ch)
 	for _, d := range []*prometheus.Desc{descAccept, descAcceptGood, descHits, descResumedBy, descMisses, descTimeouts,
-		descCacheFull, descCallbackHits, descRefusals, descStore, descIssued, descOpened, descConnect, descConnectGood, descConnectRes} {
+		descCacheFull, descCallbackHits, descRefusals, descStore, descIssued, descOpened, descConnect, descConnectGood, descConnectRes, descPHA, descRenegRefused} {
 		ch <- d
 	}
 }
@@ -145,6 +147,8 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descConnect, s.Connect)
 	counter(descConnectGood, s.ConnectGood)
 	counter(descConnectRes, s.ConnectResumed)
+	counter(descPHA, s.PostHandshakeAuths)
+	counter(descRenegRefused, s.RenegotiationsRefused)
 }
 
 // Handler serves the Collector alone (with Go runtime and process metrics)

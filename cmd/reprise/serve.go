@@ -560,6 +560,8 @@ func statusPage(cs reprise.ConnectionState, c reprise.CounterSnapshot) string {
 		{"ticket_resumed", c.TicketResumed}, {"psk_resumed", c.PSKResumed},
 		{"store_errors", c.StoreErrors},
 		{"store_timeouts", c.StoreTimeouts},
+		{"post_handshake_auths", c.PostHandshakeAuths},
+		{"renegotiations_refused", c.RenegotiationsRefused},
 	} {
 		fmt.Fprintf(&b, "  %-16s %d\n", row.name, row.value)
 	}
