@@ -85,7 +85,7 @@ func (c *Conn) postHandshakeAuth13(ctx context.Context) error {
 	}
 
 	cert := new(wire.Certificate13)
-	if _, err := c.readMsg(t, wire.TypeCertificate, cert); err != nil {
+	if err := c.readPostHandshakeAuthCertificate(t, cert); err != nil {
 		return err
 	}
 	// Section 4.4.2: the context echoes the CertificateRequest's.
@@ -146,6 +146,36 @@ func (c *Conn) postHandshakeAuth13(ctx context.Context) error {
 		return err
 	}
 	return c.flush()
+}
+
+// readPostHandshakeAuthCertificate reads the client's Certificate. A
+// KeyUpdate the client sent before it saw our request may come first
+// (Section 4.6.3 lets either side send one at any time after its
+// Finished); it is acted on as Read would, within the same bound.
+func (c *Conn) readPostHandshakeAuthCertificate(t *transcript, cert *wire.Certificate13) error {
+	for {
+		msg, err := c.readHandshakeMsg()
+		if err != nil {
+			return err
+		}
+		if msg[0] == wire.TypeKeyUpdate {
+			c.inMu.Lock()
+			err := c.handleKeyUpdate13(msg)
+			c.inMu.Unlock()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if msg[0] != wire.TypeCertificate {
+			return peerError(alert.UnexpectedMessage, "got %s, want the client's Certificate", msgName(msg[0]))
+		}
+		if err := cert.Unmarshal(msg); err != nil {
+			return err
+		}
+		t.add(msg)
+		return nil
+	}
 }
 
 // ticketNonce is the nonce of the i-th ticket of one batch: one byte for

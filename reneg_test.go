@@ -513,3 +513,36 @@ func TestRenegotiationSupport(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyUpdateBeforePostHandshakeAuth: a KeyUpdate the client sent before
+// it saw the CertificateRequest is acted on, and the authentication then
+// completes under the client's new keys (RFC 8446, Sections 4.6.2, 4.6.3).
+func TestKeyUpdateBeforePostHandshakeAuth(t *testing.T) {
+	scfg := protectedConfig(t)
+	scfg.MinVersion = VersionTLS13
+	client, server, cerr, serr := handshakePair(t, renegClientConfig(t), scfg)
+	if cerr != nil || serr != nil {
+		t.Fatal(cerr, serr)
+	}
+	done := make(chan error, 1)
+	go func() {
+		answer, err := askAfterRequest(server)
+		if err == nil && answer != "client" {
+			err = fmt.Errorf("answer %q", answer)
+		}
+		done <- err
+	}()
+	if _, err := client.Write([]byte("GET /")); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SendKeyUpdate(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLine(t, client); got != "client" {
+		t.Fatalf("client read %q", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, client, server)
+}

@@ -481,7 +481,7 @@ func (c *Conn) bufferAppDataInExchangeLocked(data []byte) error {
 	return nil
 }
 
-// noRenegotiationLocked handles a no_renegotiation warning after the
+// noRenegotiationReceived handles a no_renegotiation warning after the
 // handshake: the answer to our HelloRequest, or just a warning.
 func (c *Conn) noRenegotiationReceived() error {
 	if !c.isClient && c.reneg.helloRequested.Load() {
@@ -509,7 +509,7 @@ func constantTimeEqual(a, b []byte) bool {
 	return len(a) == len(b) && checkFinished(a, b) == nil
 }
 
-// keepsVerifyData records a Finished's verify_data for the next
+// keepVerifyData records a Finished's verify_data for the next
 // renegotiation (RFC 5746, Section 3.1).
 func (c *Conn) keepVerifyData(client bool, verify []byte) {
 	v := bytes.Clone(verify)
