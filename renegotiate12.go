@@ -238,6 +238,7 @@ func (c *Conn) renegotiateAsServer(ctx context.Context) error {
 func (c *Conn) resetStateForRenegotiation() {
 	s := &c.state
 	s.DidResume, s.Resumption, s.Refused = false, ResumedNone, RefusedNone
+	s.CurveID = 0 // a resumed renegotiation exchanges no key
 	s.PeerCertificates, s.VerifiedChains = nil, nil
 	// RFC 5929, Section 3.1: tls-unique is the first Finished "in the
 	// most recent handshake of the current connection".
