@@ -131,58 +131,68 @@ func TestOpenSSLServerRequestsCertificate(t *testing.T) {
 		{VersionTLS12, "-tls1_2", "R\n"},
 		{VersionTLS13, "-tls1_3", "c\n"},
 	} {
-		t.Run(versionName(vers.v), func(t *testing.T) {
-			addr, p := peertest.OpenSSLServer(t, "-cert", pc.CertFile, "-key", pc.KeyFile, "-CAfile", pc.CAFile, vers.flag)
-			ccfg := testClientConfig(t)
-			ccfg.Certificates = []Certificate{testClientCert(t)}
-			ccfg.Renegotiation = RenegotiateOnceAsClient
-			ccfg.ClientSessionCache = NewLRUClientSessionCache(4)
-			d := &net.Dialer{Timeout: 10 * time.Second}
-			c, err := DialWithDialer(d, "tcp", addr, ccfg)
-			if err != nil {
-				t.Fatal(err)
+		for _, verify := range [][]string{nil, {"-verify", "1"}} {
+			name := versionName(vers.v)
+			if verify != nil {
+				name += "/verify-1"
 			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(20 * time.Second))
-			before := c.Session()
-			if _, err := c.Write([]byte("hello from reprise\n")); err != nil {
-				t.Fatal(err)
-			}
-			waitOutput(t, p, "hello from reprise")
-			if err := p.Send(vers.command); err != nil {
-				t.Fatal(err)
-			}
-			// The client answers while it reads; s_server's verify
-			// callback prints the certificate it verified. s_server
-			// reads its commands a buffer at a time, so the next line
-			// waits for the command's outcome.
-			readDone := make(chan string, 1)
-			go func() {
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				readDone <- line
-			}()
-			waitOutput(t, p, "CN = client")
-			waitOutput(t, p, "SSL_do_handshake -> 1")
-			p.Send("after the request\n")
-			if line := <-readDone; !strings.Contains(line, "after the request") {
-				t.Fatalf("read %q\n%s", line, p.Output())
-			}
-			if vers.v == VersionTLS12 {
-				after := c.Session()
-				if after == nil || after == before {
-					t.Fatalf("Session not refreshed by the renegotiation")
+			t.Run(name, func(t *testing.T) {
+				// Without -verify the certificate is asked for only by the
+				// command; with -verify 1 the handshake asks too, and the
+				// command asks again.
+				args := append([]string{"-cert", pc.CertFile, "-key", pc.KeyFile, "-CAfile", pc.CAFile, vers.flag}, verify...)
+				addr, p := peertest.OpenSSLServer(t, args...)
+				ccfg := testClientConfig(t)
+				ccfg.Certificates = []Certificate{testClientCert(t)}
+				ccfg.Renegotiation = RenegotiateOnceAsClient
+				ccfg.ClientSessionCache = NewLRUClientSessionCache(4)
+				d := &net.Dialer{Timeout: 10 * time.Second}
+				c, err := DialWithDialer(d, "tcp", addr, ccfg)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if got := ccfg.ClientSessionCache.Get(c.sessionKeyAddr); got == nil || got != after {
-					if got2 := ccfg.ClientSessionCache.Get("localhost"); got2 != after {
-						t.Fatalf("client cache not refreshed")
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				before := c.Session()
+				if _, err := c.Write([]byte("hello from reprise\n")); err != nil {
+					t.Fatal(err)
+				}
+				waitOutput(t, p, "hello from reprise")
+				if err := p.Send(vers.command); err != nil {
+					t.Fatal(err)
+				}
+				// The client answers while it reads; s_server's verify
+				// callback prints the certificate it verified. s_server
+				// reads its commands a buffer at a time, so the next line
+				// waits for the command's outcome.
+				readDone := make(chan string, 1)
+				go func() {
+					line, _ := bufio.NewReader(c).ReadString('\n')
+					readDone <- line
+				}()
+				waitOutput(t, p, "CN = client")
+				waitOutput(t, p, "SSL_do_handshake -> 1")
+				p.Send("after the request\n")
+				if line := <-readDone; !strings.Contains(line, "after the request") {
+					t.Fatalf("read %q\n%s", line, p.Output())
+				}
+				if vers.v == VersionTLS12 {
+					after := c.Session()
+					if after == nil || after == before {
+						t.Fatalf("Session not refreshed by the renegotiation")
+					}
+					if got := ccfg.ClientSessionCache.Get(c.sessionKeyAddr); got == nil || got != after {
+						if got2 := ccfg.ClientSessionCache.Get("localhost"); got2 != after {
+							t.Fatalf("client cache not refreshed")
+						}
 					}
 				}
-			}
-			if _, err := c.Write([]byte("still here\n")); err != nil {
-				t.Fatal(err)
-			}
-			waitOutput(t, p, "still here")
-		})
+				if _, err := c.Write([]byte("still here\n")); err != nil {
+					t.Fatal(err)
+				}
+				waitOutput(t, p, "still here")
+			})
+		}
 	}
 }
 
