@@ -763,7 +763,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if err := c.Handshake(); err != nil {
 		return 0, err
 	}
-	c.outMu.Lock()
+	c.lockOutForWrite() // waits out a renegotiation or PHA (renegotiate12.go)
 	defer c.outMu.Unlock()
 	if f := c.fatal.Load(); f != nil {
 		return 0, f

@@ -1,6 +1,7 @@
 package reprise
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
@@ -545,4 +546,69 @@ func TestKeyUpdateBeforePostHandshakeAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	exchange(t, client, server)
+}
+
+// TestWritesDuringExchange: both sides keep writing while the server asks
+// for a certificate; every byte arrives, in order, and the exchange
+// completes (Write waits out the handshake's messages, Read keeps what
+// arrives between them).
+func TestWritesDuringExchange(t *testing.T) {
+	const chunks, size = 64, 1024
+	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
+		t.Run(versionName(vers), func(t *testing.T) {
+			scfg := protectedConfig(t)
+			scfg.MinVersion, scfg.MaxVersion = vers, vers
+			client, server, cerr, serr := handshakePair(t, renegClientConfig(t), scfg)
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
+			}
+			pattern := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, size) }
+			writeAll := func(c *Conn, errc chan<- error) {
+				for i := range chunks {
+					if _, err := c.Write(pattern(i)); err != nil {
+						errc <- err
+						return
+					}
+				}
+				errc <- nil
+			}
+			readAll := func(c *Conn, errc chan<- error) {
+				buf := make([]byte, size)
+				for i := range chunks {
+					if _, err := io.ReadFull(c, buf); err != nil {
+						errc <- err
+						return
+					}
+					if !bytes.Equal(buf, pattern(i)) {
+						errc <- fmt.Errorf("chunk %d corrupted", i)
+						return
+					}
+				}
+				errc <- nil
+				// The client answers the server's request as it reads:
+				// keep reading until the connection closes.
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+				}
+			}
+			errc := make(chan error, 5)
+			go writeAll(client, errc)
+			go writeAll(server, errc)
+			go readAll(client, errc)
+			go readAll(server, errc)
+			go func() { errc <- server.RequestClientCertificate(context.Background()) }()
+			for range 5 {
+				if err := <-errc; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(server.ConnectionState().PeerCertificates) == 0 {
+				t.Fatal("no client certificate")
+			}
+			client.Close()
+			server.Close()
+		})
+	}
 }

@@ -464,6 +464,24 @@ func (c *Conn) readPostHandshakeStepLocked() error {
 	return err
 }
 
+// lockOutForWrite takes outMu for Write, once no handshake runs after the
+// first: application data must not slip between a renegotiation's
+// change_cipher_spec and its Finished, nor, in TLS 1.3, be sent under
+// keys the exchange is about to replace. An exchange holds handshakeMu
+// throughout, so Write waits for it there.
+func (c *Conn) lockOutForWrite() {
+	for {
+		c.outMu.Lock()
+		if !c.reneg.inExchange.Load() {
+			return
+		}
+		c.outMu.Unlock()
+		c.handshakeMu.Lock()
+		//lint:ignore SA2001 waiting for the exchange to let go is the point
+		c.handshakeMu.Unlock()
+	}
+}
+
 // leaveForExchangeLocked: a server's Read leaves handshake messages to
 // the RequestClientCertificate in progress.
 func (c *Conn) leaveForExchangeLocked() bool {
