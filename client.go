@@ -69,8 +69,10 @@ type clientHello struct {
 	hello   *wire.ClientHello
 	t       *transcript
 	offered *Session // the session offered for resumption, or nil
-	key     string   // client session cache key
-	tls13   *client13Offer
+	// notOffered is why a session held was not offered (decideOffer).
+	notOffered Refusal
+	key        string // client session cache key
+	tls13      *client13Offer
 }
 
 // build fills in the ClientHello: versions, suites, groups, extensions and

@@ -1,7 +1,6 @@
 package reprise
 
 import (
-	"bytes"
 	"context"
 	"slices"
 
@@ -33,15 +32,12 @@ type client12 struct {
 }
 
 func (hs *client12) run() error {
-	c := hs.c
 	if err := hs.processServerHello(); err != nil {
 		return err
 	}
+	hs.ch.answered(VersionTLS12, hs.resumed != nil)
 	if hs.resumed != nil {
 		return hs.runResumed()
-	}
-	if hs.ch.offered != nil && hs.ch.offered.version == VersionTLS12 {
-		c.state.Refused = RefusedServerDeclined
 	}
 	return hs.runFull()
 }
@@ -82,28 +78,9 @@ func (hs *client12) processServerHello() error {
 	c.state.SessionID = sh.SessionID
 	c.state.NegotiatedProtocol = sh.ALPN
 
-	s := hs.ch.offered
-	if s == nil || s.version != VersionTLS12 || len(sh.SessionID) == 0 || !bytes.Equal(sh.SessionID, h.SessionID) {
-		return nil
-	}
-	// The server resumes. It must resume on the session's terms.
-	if sh.CipherSuite != s.cipherSuite {
-		return ErrResumedCipherMismatch
-	}
-	// RFC 7627, Section 5.3, the client side: "If the original session
-	// used the "extended_master_secret" extension but the new ServerHello
-	// does not contain the extension, the client MUST abort the
-	// handshake." And: "If the original session did not use the
-	// extension but the new ServerHello contains the extension, the
-	// client MUST abort the handshake."
-	if s.ems != hs.ems {
-		return ErrEMSDowngrade
-	}
-	if s.etm != hs.etm {
-		return peerError(alert.HandshakeFailure, "server changed encrypt_then_mac on resumption")
-	}
-	hs.resumed = s
-	return nil
+	var err error
+	hs.resumed, err = hs.ch.accept12(sh, hs.ems, hs.etm)
+	return err
 }
 
 // checkExtensions: a server may only answer extensions we sent (RFC 5246,

@@ -69,19 +69,14 @@ func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 	// sends no tickets, which is what a client with tickets off wants. We
 	// offer only psk_dhe_ke: resumption keeps forward secrecy.
 	if cfg.SessionTicketsDisabled {
-		if hs.offered != nil && hs.offered.version == VersionTLS13 {
-			hs.offered, hs.c.state.Refused = nil, RefusedTicketsOff
-		}
-		return o, nil
+		return o, nil // decideOffer has not chosen a TLS 1.3 session
 	}
 	h.PSKModes = []uint8{wire.PSKModeDHE}
 	if m := cfg.diagnostics.PSKModes; m != nil {
 		h.PSKModes = m
 	}
 	if s := hs.offered; s != nil && s.version == VersionTLS13 {
-		if refused := o.offerPSK(hs, s); refused != RefusedNone {
-			hs.offered, hs.c.state.Refused = nil, refused
-		}
+		o.offerPSK(hs, s)
 	}
 	if testHookClientHello13 != nil {
 		testHookClientHello13(h, false)
@@ -89,27 +84,14 @@ func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 	return o, nil
 }
 
-// offerPSK puts s in the pre_shared_key extension with a placeholder
-// binder; fillBinders computes the real one once the hello is encoded. It
-// returns why s cannot be offered, or RefusedNone.
-func (o *client13Offer) offerPSK(hs *clientHello, s *Session) Refusal {
-	cfg := hs.c.config
+// offerPSK puts s, which decideOffer chose, in the pre_shared_key
+// extension with a placeholder binder; fillBinders computes the real one
+// once the hello is encoded.
+func (o *client13Offer) offerPSK(hs *clientHello, s *Session) {
 	suite := suiteByID(s.cipherSuite)
-	switch {
-	case suite == nil || !suite.tls13:
-		return RefusedCipher
-	case len(s.ticket) == 0:
-		return RefusedTicketInvalid
-	// RFC 8446, Section 4.6.1: "Clients [...] SHOULD only resume if the SNI
-	// value matches the one used in the original session." The PSK stands in
-	// for the certificate check, which was made for that name only.
-	case s.serverName != cfg.ServerName && !cfg.diagnostics.OfferPSKUnderAnyName:
-		return RefusedSNI
-	}
 	o.psk, o.pskSuite = s, suite
-	hs.hello.PSKIdentities = []wire.PSKIdentity{{Identity: s.ticket, ObfuscatedTicketAge: o.obfuscatedAge(cfg.time())}}
+	hs.hello.PSKIdentities = []wire.PSKIdentity{{Identity: s.ticket, ObfuscatedTicketAge: o.obfuscatedAge(hs.c.config.time())}}
 	hs.hello.PSKBinders = [][]byte{make([]byte, suite.hash.Size())}
-	return RefusedNone
 }
 
 // obfuscatedAge is the ticket's age in milliseconds plus ticket_age_add,
@@ -369,8 +351,7 @@ func (hs *client13) handleHelloRetryRequest(hrrMsg []byte) error {
 	// One that stays gets a fresh age and a binder over the new transcript.
 	if o.psk != nil {
 		if o.pskSuite.hash != suite.hash {
-			c.state.Refused = RefusedServerDeclined
-			o.psk, o.early = nil, nil
+			o.psk, o.early = nil, nil // declined: answered records it
 			h.PSKIdentities, h.PSKBinders = nil, nil
 		} else {
 			h.PSKIdentities[o.pskIndex].ObfuscatedTicketAge = o.obfuscatedAge(c.config.time())
@@ -430,23 +411,12 @@ func (hs *client13) processServerHello(shMsg []byte) error {
 	c.state.CipherSuite = sh.CipherSuite
 	c.state.SessionID = sh.SessionID
 
-	if sh.HasSelectedPSK {
-		// Section 4.2.11: "Clients MUST verify that the server's
-		// selected_identity is within the range supplied by the client,
-		// that the server selected a cipher suite indicating a Hash
-		// associated with the PSK, and that a server "key_share" extension
-		// is present if required by the ClientHello
-		// "psk_key_exchange_modes" extension. If these values are not
-		// consistent, the client MUST abort the handshake with an
-		// "illegal_parameter" alert."
-		switch {
-		case o.psk == nil || int(sh.SelectedPSK) != o.pskIndex:
-			return peerError(alert.IllegalParameter, "server selected PSK %d, which we did not offer", sh.SelectedPSK)
-		case o.pskSuite.hash != hs.suite.hash:
-			return peerError(alert.IllegalParameter, "server selected a PSK with a suite of another hash")
-		case sh.KeyShare.Group == 0 && !slices.Contains(hs.hello.PSKModes, wire.PSKModePlain):
-			return peerError(alert.IllegalParameter, "server resumed without a key share; we offered only psk_dhe_ke")
-		}
+	resumed, err := o.accept13(hs.hello, sh, hs.suite)
+	if err != nil {
+		return err
+	}
+	hs.ch.answered(VersionTLS13, resumed)
+	if resumed {
 		hs.usingPSK = true
 		hs.early = o.early
 		if sh.KeyShare.Group == 0 {
@@ -455,9 +425,6 @@ func (hs *client13) processServerHello(shMsg []byte) error {
 			return nil
 		}
 	} else {
-		if o.psk != nil {
-			c.state.Refused = RefusedServerDeclined
-		}
 		hs.early = keysched.NewEarlySecret(hs.suite.hash, nil)
 	}
 

@@ -1,10 +1,14 @@
 package reprise
 
 import (
+	"bytes"
 	"net"
+	"slices"
 	"time"
 
+	"github.com/reprise-tls/reprise/internal/alert"
 	"github.com/reprise-tls/reprise/internal/diag"
+	"github.com/reprise-tls/reprise/internal/wire"
 )
 
 func init() {
@@ -43,16 +47,19 @@ func (c *Conn) sessionCacheKey() string {
 	return ""
 }
 
-// offerSession chooses the session to offer: the explicitly handed-over
-// Config.Session first, else the cache's. A TLS 1.2 session is offered by
-// ticket when it has one (with a fresh random session ID, RFC 5077,
-// Section 3.4), else by its session ID. TLS 1.3 sessions are offered by
-// prepareTLS13 as PSKs. A session we hold but do not offer leaves its
-// reason in ConnectionState.Refused.
-func (hs *clientHello) offerSession() {
-	cfg, h := hs.c.config, hs.hello
+// The client's resumption, mirroring server_resume.go: decideOffer picks
+// the session to offer and says why not; offerSession writes a TLS 1.2
+// offer into the hello (a TLS 1.3 one goes into pre_shared_key in
+// prepareTLS13, its binder in fillBinders); accept12 and accept13 check the
+// server's answer; answered is the one writer of ConnectionState.Refused.
+
+// decideOffer chooses the session to offer: the explicitly handed-over
+// Config.Session first, else the cache's. It returns the session and how
+// to offer it, or nil and why a session held is not offered.
+func (hs *clientHello) decideOffer() (*Session, Refusal) {
+	cfg := hs.c.config
 	if cfg.DisableSessionOffer {
-		return
+		return nil, RefusedNone
 	}
 	s := cfg.Session
 	if s == nil && cfg.ClientSessionCache != nil {
@@ -63,39 +70,66 @@ func (hs *clientHello) offerSession() {
 		// control connection's session (hand it over with
 		// Config.Session instead, or set ServerName).
 		if s == nil && cfg.ServerName == "" {
-			hs.c.state.Refused = RefusedNoSessionForKey
+			return nil, RefusedNoSessionForKey
 		}
 	}
 	if s == nil {
-		return
+		return nil, RefusedNone
 	}
 	if refused := hs.offerable(s); refused != RefusedNone {
-		hs.c.state.Refused = refused
-		return
+		return nil, refused
 	}
-	if s.version == VersionTLS13 {
+	// How the session can be offered. TLS 1.3 resumes only by ticket
+	// (RFC 8446, Section 2.2), and without psk_key_exchange_modes, which
+	// a client with tickets off leaves out (Section 4.2.9), no PSK either.
+	// TLS 1.2 offers a ticket when it has one and tickets are on (RFC
+	// 5077, Section 3.4), else the session ID.
+	switch {
+	case s.version == VersionTLS13 && cfg.SessionTicketsDisabled:
+		return nil, RefusedTicketsOff
+	case s.version == VersionTLS13 && len(s.ticket) == 0:
+		return nil, RefusedTicketInvalid
+	case s.version == VersionTLS13:
+		return s, RefusedNone
+	case len(s.ticket) > 0 && !cfg.SessionTicketsDisabled, len(s.id) > 0:
+		return s, RefusedNone
+	case len(s.ticket) > 0:
+		return nil, RefusedTicketsOff
+	}
+	// Neither an ID nor a ticket: the server would not let it resume.
+	return nil, RefusedNotResumable
+}
+
+// offerSession offers what decideOffer chose. A TLS 1.2 session goes into
+// the legacy fields, also when TLS 1.3 is offered too, as crypto/tls does:
+// a server that picks TLS 1.2 may resume it. Its ticket goes with a fresh
+// random session ID, which the server echoes to accept it (RFC 5077,
+// Section 3.4); without a ticket the session ID is the offer.
+func (hs *clientHello) offerSession() {
+	cfg, h := hs.c.config, hs.hello
+	s, refused := hs.decideOffer()
+	hs.notOffered = refused
+	if s == nil || s.version == VersionTLS13 {
 		hs.offered = s
 		return
 	}
-	switch {
-	case len(s.ticket) > 0 && !cfg.SessionTicketsDisabled:
+	if len(s.ticket) > 0 && !cfg.SessionTicketsDisabled {
 		h.SessionTicket = s.ticket
 		h.SessionID = make([]byte, 32)
 		if _, err := readFull(cfg.rand(), h.SessionID); err != nil {
+			h.SessionTicket, h.SessionID = nil, nil
 			return
 		}
-	case len(s.id) > 0:
+	} else {
 		h.SessionID = s.id
-	default:
-		return
 	}
 	hs.offered = s
 }
 
-// offerable is the client's check of a session before offering it, one
-// condition per line: a resumption must be no weaker than the full
-// handshake this hello would otherwise make. It returns why not, or
-// RefusedNone.
+// offerable is the client's check of a session before offering it, for
+// both versions, one condition per line: a resumption must be no weaker
+// than the full handshake this hello would otherwise make. It returns why
+// not, or RefusedNone.
 func (hs *clientHello) offerable(s *Session) Refusal {
 	cfg, now := hs.c.config, hs.c.config.time()
 	switch {
@@ -103,9 +137,11 @@ func (hs *clientHello) offerable(s *Session) Refusal {
 		return RefusedExpired
 	case !cfg.supportsVersion(s.version):
 		return RefusedVersion
-	// The session's suite must be one we still enable; RFC 5246, Section
-	// 7.4.1.2 also requires it in the offer, which this guarantees.
-	case !cfg.suiteEnabled(s.cipherSuite):
+	// The session's suite must be one we still enable, of its own version;
+	// RFC 5246, Section 7.4.1.2 also requires it in the offer, which this
+	// guarantees, and RFC 8446, Section 4.2.11 needs its hash for the
+	// binder.
+	case !cfg.suiteEnabled(s.cipherSuite) || suiteByID(s.cipherSuite).tls13 != (s.version == VersionTLS13):
 		return RefusedCipher
 	// RFC 7627, Section 5.3: an EMS session can only be resumed by a
 	// hello that offers EMS.
@@ -117,8 +153,88 @@ func (hs *clientHello) offerable(s *Session) Refusal {
 	// still hold for this connection's name and time.
 	case !cfg.InsecureSkipVerify && !s.serverStillTrusted(cfg.ServerName, now):
 		return RefusedCertificate
+	// RFC 6066, Section 3 and RFC 8446, Section 4.6.1: "Clients [...]
+	// SHOULD only resume if the SNI value matches the one used in the
+	// original session." The session stands in for the certificate check,
+	// which was made for that name only; this holds for TLS 1.2 as well
+	// (and matters when verification is off, where the check above passes).
+	case s.serverName != cfg.ServerName && !cfg.diagnostics.OfferSessionUnderAnyName:
+		return RefusedSNI
 	}
 	return RefusedNone
+}
+
+// accept12 checks a TLS 1.2 server's answer to our offer. The server
+// resumes by echoing the session ID we sent (RFC 5246, Section 7.4.1.3;
+// RFC 5077, Section 3.4), and must then resume on the session's terms. It
+// returns the session resumed, or nil for a full handshake.
+func (hs *clientHello) accept12(sh *wire.ServerHello, ems, etm bool) (*Session, error) {
+	s := hs.offered
+	if s == nil || s.version != VersionTLS12 || len(sh.SessionID) == 0 || !bytes.Equal(sh.SessionID, hs.hello.SessionID) {
+		return nil, nil
+	}
+	if sh.CipherSuite != s.cipherSuite {
+		return nil, ErrResumedCipherMismatch
+	}
+	// RFC 7627, Section 5.3, the client side: "If the original session
+	// used the "extended_master_secret" extension but the new ServerHello
+	// does not contain the extension, the client MUST abort the
+	// handshake." And: "If the original session did not use the
+	// extension but the new ServerHello contains the extension, the
+	// client MUST abort the handshake."
+	if s.ems != ems {
+		return nil, ErrEMSDowngrade
+	}
+	if s.etm != etm {
+		return nil, peerError(alert.HandshakeFailure, "server changed encrypt_then_mac on resumption")
+	}
+	return s, nil
+}
+
+// accept13 checks a TLS 1.3 server's answer to the PSK offered in h, with
+// the suite the ServerHello chose, and reports whether it resumes.
+func (o *client13Offer) accept13(h *wire.ClientHello, sh *wire.ServerHello, suite *cipherSuite) (bool, error) {
+	if !sh.HasSelectedPSK {
+		return false, nil
+	}
+	// RFC 8446, Section 4.2.11: "Clients MUST verify that the server's
+	// selected_identity is within the range supplied by the client, that
+	// the server selected a cipher suite indicating a Hash associated with
+	// the PSK, and that a server "key_share" extension is present if
+	// required by the ClientHello "psk_key_exchange_modes" extension. If
+	// these values are not consistent, the client MUST abort the handshake
+	// with an "illegal_parameter" alert."
+	switch {
+	case o.psk == nil || int(sh.SelectedPSK) != o.pskIndex:
+		return false, peerError(alert.IllegalParameter, "server selected PSK %d, which we did not offer", sh.SelectedPSK)
+	case o.pskSuite.hash != suite.hash:
+		return false, peerError(alert.IllegalParameter, "server selected a PSK with a suite of another hash")
+	case sh.KeyShare.Group == 0 && !slices.Contains(h.PSKModes, wire.PSKModePlain):
+		return false, peerError(alert.IllegalParameter, "server resumed without a key share; we offered only psk_dhe_ke")
+	}
+	return true, nil
+}
+
+// answered is the one writer of the client's ConnectionState.Refused. It
+// runs once the ServerHello has been checked: vers is the version the
+// server chose, resumed whether it resumed our offer. A session held and
+// not offered keeps the reason decideOffer gave.
+func (hs *clientHello) answered(vers uint16, resumed bool) {
+	r := hs.notOffered
+	switch {
+	case resumed:
+		r = RefusedNone
+	case hs.offered == nil:
+	// A session resumes only with its own version (RFC 5246, Section
+	// 7.4.1.2; RFC 8446, Section 4.2.11 binds a PSK to its hash and
+	// version): the server chose the other one, so it could not resume
+	// the session whatever it held.
+	case hs.offered.version != vers:
+		r = RefusedVersion
+	default:
+		r = RefusedServerDeclined
+	}
+	hs.c.state.Refused = r
 }
 
 // serverStillTrusted reports whether a client session's server certificate

@@ -162,7 +162,9 @@ type Config struct {
 	// TLS 1.2 and TLS 1.3.
 	MinVersion, MaxVersion uint16
 	// CipherSuites lists enabled suites in preference order; nil means all
-	// of CipherSuites(). TLS 1.3 suites in this list restrict TLS 1.3 too.
+	// of CipherSuites(). TLS 1.3 suites in this list restrict TLS 1.3 too,
+	// and make a server prefer its own order among them; otherwise a
+	// server follows the client's order among TLS 1.3 suites.
 	CipherSuites []uint16
 	// CurvePreferences lists key exchange groups in preference order; nil
 	// means X25519MLKEM768 (TLS 1.3 only), X25519, P-256, P-384.
@@ -263,8 +265,8 @@ type Config struct {
 	// (SSL_CTX_sess_set_get_cb). It returns nil on a miss.
 	GetSession func(id []byte) *Session
 	// AllowNewSession, if set, decides per connection whether the server
-	// makes the session resumable (seed 003's "not resumable" decision):
-	// false means an empty session ID and no ticket.
+	// makes the session resumable (as OpenSSL's not-resumable session
+	// callback does): false means an empty session ID and no ticket.
 	AllowNewSession func(*ClientHelloInfo) bool
 
 	// SessionTicketsDisabled turns RFC 5077 tickets and TLS 1.3 tickets off.
@@ -351,7 +353,7 @@ type Config struct {
 // by a handshake that uses EMS (a full handshake is made, reason
 // "ems-mismatch"). When neither the session nor the new hello uses EMS,
 // the RFC says the peer SHOULD abort; EMSPrefer resumes such legacy
-// sessions so that servers without EMS (OpenSSL 1.0.2, seed 000) keep
+// sessions so that servers without EMS (such as OpenSSL 1.0.2) keep
 // resuming, and EMSRequire never gets there because it refuses every
 // handshake without EMS.
 type EMSPolicy int
@@ -442,6 +444,37 @@ func (c *Config) suites(tls13 bool) []*cipherSuite {
 		}
 	}
 	return out
+}
+
+// pickSuite13 chooses the TLS 1.3 suite for a ClientHello offering
+// offered. Every TLS 1.3 suite is strong, so unless the Config names TLS
+// 1.3 suites of its own (then its order wins, as --ciphers asks), the
+// client's order decides, as in OpenSSL, nginx and crypto/tls. That also
+// keeps a fleet's PSKs usable: a PSK resumes only with a suite of its
+// hash (RFC 8446, Section 4.2.11), and a client tends to get, from any
+// node, the suite it prefers, so the tickets it holds match it.
+func (c *Config) pickSuite13(offered []uint16) *cipherSuite {
+	enabled := c.suites(true)
+	serverOrder := slices.ContainsFunc(c.CipherSuites, func(id uint16) bool {
+		s := suiteByID(id)
+		return s != nil && s.tls13
+	})
+	if serverOrder {
+		for _, s := range enabled {
+			if slices.Contains(offered, s.id) {
+				return s
+			}
+		}
+		return nil
+	}
+	for _, id := range offered {
+		for _, s := range enabled {
+			if s.id == id {
+				return s
+			}
+		}
+	}
+	return nil
 }
 
 // suiteEnabled reports whether suite id is enabled for its version.

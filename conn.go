@@ -202,7 +202,6 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 			err = c.fail(err)
 		}
 		c.handshakeErr = err
-		c.countHandshakeFailure()
 		c.onHandshake(start, err)
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/reprise-tls/reprise/internal/peertest"
 	"github.com/reprise-tls/reprise/internal/record"
+	"github.com/reprise-tls/reprise/internal/ticket"
 	"github.com/reprise-tls/reprise/internal/wire"
 )
 
@@ -515,7 +516,7 @@ func FuzzServerHandshake13(f *testing.F) {
 	scfg := testServerConfig(f)
 	// Fixed ticket keys: fuzz workers are other processes, and the
 	// resumption seed's ticket must open in them too.
-	ring, err := newTicketRing([]ticketKey{{Name: [16]byte{'f', 'u', 'z', 'z'}, AESKey: make([]byte, 32), HMACKey: make([]byte, 32)}})
+	ring, err := ticket.NewRing([]ticket.Key{{Name: [16]byte{'f', 'u', 'z', 'z'}, AESKey: make([]byte, 32), HMACKey: make([]byte, 32)}})
 	if err != nil {
 		f.Fatal(err)
 	}

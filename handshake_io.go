@@ -83,39 +83,8 @@ func checkFinished(got, want []byte) error {
 	return nil
 }
 
-func msgName(t uint8) string {
-	switch t {
-	case wire.TypeHelloRequest:
-		return "HelloRequest"
-	case wire.TypeClientHello:
-		return "ClientHello"
-	case wire.TypeServerHello:
-		return "ServerHello"
-	case wire.TypeNewSessionTicket:
-		return "NewSessionTicket"
-	case wire.TypeEndOfEarlyData:
-		return "EndOfEarlyData"
-	case wire.TypeEncryptedExtensions:
-		return "EncryptedExtensions"
-	case wire.TypeCertificate:
-		return "Certificate"
-	case wire.TypeServerKeyExchange:
-		return "ServerKeyExchange"
-	case wire.TypeCertificateRequest:
-		return "CertificateRequest"
-	case wire.TypeServerHelloDone:
-		return "ServerHelloDone"
-	case wire.TypeCertificateVerify:
-		return "CertificateVerify"
-	case wire.TypeClientKeyExchange:
-		return "ClientKeyExchange"
-	case wire.TypeFinished:
-		return "Finished"
-	case wire.TypeKeyUpdate:
-		return "KeyUpdate"
-	}
-	return fmt.Sprintf("handshake(%d)", t)
-}
+// msgName names a handshake message type (the names live in internal/wire).
+func msgName(t uint8) string { return wire.MessageName(t) }
 
 // keyLog writes one NSS key log line ("LABEL <client_random> <secret>").
 func (c *Conn) keyLog(label string, clientRandom, secret []byte) {

@@ -199,7 +199,7 @@ func TestOpenSSLServer12(t *testing.T) {
 }
 
 // TestGnuTLS12 covers both roles against GnuTLS, including a server
-// without extended master secret (standing in for OpenSSL 1.0.2, seed 000).
+// without extended master secret (standing in for OpenSSL 1.0.2).
 func TestGnuTLS12(t *testing.T) {
 	cli := peertest.Need(t, "gnutls-cli")
 	peertest.Need(t, "gnutls-serv")

@@ -44,17 +44,17 @@ func (hs *server12) run(helloMsg []byte) error {
 		return err
 	}
 	decision := resumeDecision{refused: RefusedRenegotiation}
+	var err error
 	if !hs.refusesResumptionOnRenegotiation() {
-		var err error
-		if decision, err = hs.decideResumption(hs.ctx); err != nil {
-			return err
-		}
+		decision, err = hs.decideResumption(hs.ctx)
 	}
-	c.state.Refused = decision.refused
-	c.counters().refuse(decision.refused)
+	c.recordDecision(hs.ctx, decision)
+	if err != nil {
+		return err
+	}
 	if decision.session != nil {
 		// Abbreviated handshake (RFC 5246, Section 7.3, Figure 2).
-		hs.resumed = decision.session
+		hs.resumed, hs.sessionID, hs.sendTicket = decision.session, decision.echoID, decision.reissueTicket
 		c.state.Resumption = decision.via
 		return hs.runResumed()
 	}
@@ -115,7 +115,8 @@ func (hs *server12) processClientHello() error {
 }
 
 // runResumed is the abbreviated handshake: the server speaks first with
-// ChangeCipherSpec and Finished right after ServerHello (seed 003).
+// ChangeCipherSpec and Finished right after ServerHello (RFC 5246,
+// Section 7.3, Figure 2).
 func (hs *server12) runResumed() error {
 	c, s := hs.c, hs.resumed
 	hs.suite = suiteByID(s.cipherSuite)

@@ -79,11 +79,10 @@ func (hs *server13) run() error {
 		}
 	}
 	decision, err := hs.selectPSK()
+	c.recordDecision(hs.ctx, decision.resumeDecision)
 	if err != nil {
 		return err
 	}
-	c.state.Refused = decision.refused
-	c.counters().refuse(decision.refused)
 	if decision.session != nil {
 		hs.resumed, hs.early, hs.pskDHE, hs.pskIndex = decision.session, decision.early, decision.dhe, decision.identity
 		c.state.Resumption = decision.via
@@ -177,12 +176,7 @@ func (hs *server13) processClientHello() error {
 	if !bytes.Equal(h.CompressionMethods, []uint8{0}) {
 		return peerError(alert.IllegalParameter, "TLS 1.3 ClientHello offers compression")
 	}
-	for _, s := range cfg.suites(true) {
-		if slices.Contains(h.CipherSuites, s.id) {
-			hs.suite = s
-			break
-		}
-	}
+	hs.suite = cfg.pickSuite13(h.CipherSuites)
 	if hs.suite == nil {
 		return peerError(alert.HandshakeFailure, "no TLS 1.3 cipher suite in common with the client")
 	}

@@ -13,88 +13,102 @@ import (
 // resumeDecision is the outcome of the server's resumption decision: a
 // session to resume and how it was found, or the reason none will be.
 // Declining is a value, not an error; only the RFCs' MUST-abort cases
-// return errors.
+// return errors. Making a decision writes nothing into the handshake state
+// or the counters: the caller applies it, and recordDecision counts it.
 type resumeDecision struct {
 	session *Session
 	via     Resumption
 	refused Refusal
+
+	// TLS 1.2 only: what the ServerHello flight carries when resuming.
+	reissueTicket bool   // RFC 5077, Section 3.3: the ticket opened under an older key and is renewed
+	echoID        []byte // the session ID ServerHello echoes (RFC 5077, Section 3.4; RFC 5246, Section 7.4.1.3)
+
+	// expired is a session found by ID past its lifetime, which the store
+	// is to forget (under expiredID) unless SessionCacheNoAutoClear keeps
+	// it for FlushSessionCache.
+	expired   *Session
+	expiredID []byte
+
+	met lookupTally
+}
+
+// lookupTally is what a decision's lookups met on their way, for
+// Counters. The guarded store calls (store_guard.go) count their own
+// failures; everything else is counted from here.
+type lookupTally struct {
+	timeouts           int64 // offered sessions found but expired
+	misses             int64 // offered sessions not found
+	callbackHits       int64 // sessions found by the GetSession callback
+	ticketsOpened      int64 // tickets opened with the current key
+	ticketsOpenedStale int64 // tickets opened with an older key
+	sealerUnavailable  int64 // a TicketSealer that said TicketUnavailable
+}
+
+// ticketOpened tallies a ticket's opening by the age of its key.
+func (t *lookupTally) ticketOpened(status TicketStatus) {
+	switch status {
+	case TicketOpened:
+		t.ticketsOpened++
+	case TicketOpenedStale:
+		t.ticketsOpenedStale++
+	case TicketUnavailable:
+		t.sealerUnavailable++
+	}
+}
+
+// recordDecision is where both versions' servers account for a
+// resumption decision, whatever it was: the refusal in ConnectionState
+// and the counters, what the lookups met, and the expired session the
+// store is to forget.
+func (c *Conn) recordDecision(ctx context.Context, d resumeDecision) {
+	c.state.Refused = d.refused
+	k := c.counters()
+	k.refuse(d.refused)
+	k.timeouts.Add(d.met.timeouts)
+	k.misses.Add(d.met.misses)
+	k.cbHits.Add(d.met.callbackHits)
+	k.ticketsOpened.Add(d.met.ticketsOpened)
+	k.ticketsOpenedStale.Add(d.met.ticketsOpenedStale)
+	k.storeErrors.Add(d.met.sealerUnavailable)
+	if d.expired != nil {
+		c.removeSession(ctx, d.expiredID, d.expired)
+	}
 }
 
 // decideResumption is the TLS 1.2 server's one place for "resume or not".
-// It looks the offered session up (ticket first, then the session ID
-// cache, as one lookup: seed 003), checks it with resumable, and applies
-// RFC 7627's extended master secret rules.
+// It looks the offered session up (lookupOffered: ticket first, then the
+// session ID cache, as one lookup, so that a flight never re-tests where
+// the session came from), checks it with resumable, and applies RFC
+// 7627's extended master secret rules. Even with an error, the decision
+// carries what its lookups met, to be recorded.
 func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error) {
-	c, h, cfg := hs.c, hs.hello, hs.c.config
-	now := cfg.time()
-	var d resumeDecision
-
-	// RFC 5077, Section 3.4: a client offering a ticket may also send a
-	// session ID; the ticket is tried first.
-	if h.TicketSupported && len(h.SessionTicket) > 0 {
-		if cfg.SessionTicketsDisabled {
-			d.refused = RefusedTicketsOff
-		} else {
-			s, stale, refused := c.openTicket12(ctx, h.SessionTicket)
-			d.session, d.refused = s, refused
-			if s != nil {
-				d.via = ResumedTicket
-				// A ticket opened by an older key resumes and is
-				// replaced (renewal).
-				hs.sendTicket = stale
-			}
-		}
-	}
-	if d.session == nil && len(h.SessionID) > 0 {
-		if !cfg.serverCacheOn() {
-			if d.refused == RefusedNone {
-				d.refused = RefusedCacheOff
-			}
-		} else if s, expired, err := c.lookupSession(ctx, h.SessionID); s != nil {
-			d = resumeDecision{session: s, via: ResumedSessionID}
-		} else if err != nil {
-			// The store failed or overran its budget: counted as a store
-			// error (by the guard), not as a miss, so that an outage does
-			// not read as clients offering unknown sessions.
-			if d.refused == RefusedNone {
-				d.refused = storeRefusal(err)
-			}
-		} else if expired {
-			// The internal cache found the entry past its lifetime and
-			// dropped it (unless NoAutoClear keeps it for Flush).
-			c.counters().timeouts.Add(1)
-			return resumeDecision{refused: RefusedExpired}, nil
-		} else if d.refused == RefusedNone && isOurSessionID(h.SessionID) {
-			// Only an ID that has the shape of ours can be a session
-			// offered and lost. Many clients send a random ID without
-			// holding a session (crypto/tls always does; TLS 1.3 clients
-			// for middlebox compatibility, RFC 8446 Appendix D.4): those
-			// are neither counted as misses nor explained as refusals.
-			// A known ID still resumes above, whatever its shape.
-			c.counters().misses.Add(1)
-			d.refused = RefusedUnknownSession
-		}
-	}
+	h, cfg := hs.hello, hs.c.config
+	d := hs.lookupOffered(ctx)
 	if d.session == nil {
 		return d, nil
 	}
+	// refuse keeps what the lookups met and reports why nothing resumes.
+	refuse := func(reason Refusal) resumeDecision {
+		return resumeDecision{refused: reason, met: d.met}
+	}
 
-	if reason := hs.resumable(d.session, now); reason != RefusedNone {
+	if reason := hs.resumable(d.session, cfg.time()); reason != RefusedNone {
+		r := refuse(reason)
 		if reason == RefusedExpired {
-			c.counters().timeouts.Add(1)
+			r.met.timeouts++
 			if d.via == ResumedSessionID && cfg.cacheMode()&SessionCacheNoAutoClear == 0 {
-				c.removeSession(ctx, h.SessionID, d.session)
+				r.expired, r.expiredID = d.session, h.SessionID
 			}
 		}
-		hs.sendTicket = false
-		return resumeDecision{refused: reason}, nil
+		return r, nil
 	}
 
 	// RFC 5246, Section 7.4.1.2: "If the client wishes to resume, the
 	// client MUST include at least the cipher suite from that session."
 	// Like OpenSSL, we treat its absence as an illegal_parameter abort.
 	if !slices.Contains(h.CipherSuites, d.session.cipherSuite) {
-		return resumeDecision{}, ErrResumedCipherMismatch
+		return refuse(RefusedNone), ErrResumedCipherMismatch
 	}
 
 	// RFC 7627, Section 5.3, the server side:
@@ -103,23 +117,89 @@ func (hs *server12) decideResumption(ctx context.Context) (resumeDecision, error
 		// "If the original session used the "extended_master_secret"
 		// extension but the new ClientHello does not contain it, the
 		// server MUST abort the abbreviated handshake."
-		return resumeDecision{}, ErrEMSDowngrade
+		return refuse(RefusedNone), ErrEMSDowngrade
 	case !d.session.ems && hs.ems:
 		// "If the original session did not use the
 		// "extended_master_secret" extension but the new ClientHello
 		// contains the extension, then the server MUST NOT perform the
 		// abbreviated handshake. Instead, it SHOULD continue with a full
 		// handshake."
-		hs.sendTicket = false
-		return resumeDecision{refused: RefusedEMS}, nil
+		return refuse(RefusedEMS), nil
 	}
 	// Neither side used the extension: RFC 7627 lets a server resume such
 	// legacy sessions; EMSRequire has already refused the handshake.
 
 	// RFC 5077, Section 3.4: when accepting a ticket the server echoes
 	// the client's session ID; for an ID hit it echoes the ID.
-	hs.sessionID = h.SessionID
+	d.echoID = h.SessionID
 	return d, nil
+}
+
+// lookupOffered finds the session a TLS 1.2 ClientHello offers, by ticket
+// or by session ID, or says why there is none to resume.
+func (hs *server12) lookupOffered(ctx context.Context) resumeDecision {
+	c, h, cfg := hs.c, hs.hello, hs.c.config
+	var d resumeDecision
+
+	// RFC 5077, Section 3.4: a client offering a ticket may also send a
+	// session ID; the ticket is tried first.
+	if h.TicketSupported && len(h.SessionTicket) > 0 {
+		if cfg.SessionTicketsDisabled {
+			d.refused = RefusedTicketsOff
+		} else {
+			s, status, refused := c.openTicket(ctx, h.SessionTicket)
+			d.met.ticketOpened(status)
+			d.session, d.refused = s, refused
+			if s != nil {
+				d.via = ResumedTicket
+				// A ticket opened by an older key resumes and is
+				// replaced (renewal).
+				d.reissueTicket = status == TicketOpenedStale
+				return d
+			}
+		}
+	}
+	if len(h.SessionID) == 0 {
+		return d
+	}
+	// Of two reasons, the ticket's explains best.
+	explain := func(r Refusal) {
+		if d.refused == RefusedNone {
+			d.refused = r
+		}
+	}
+	if !cfg.serverCacheOn() {
+		explain(RefusedCacheOff)
+		return d
+	}
+	s, found, err := c.lookupSession(ctx, h.SessionID)
+	switch {
+	case s != nil:
+		if found == foundByCallback {
+			d.met.callbackHits++
+		}
+		return resumeDecision{session: s, via: ResumedSessionID, met: d.met}
+	case err != nil:
+		// The store failed or overran its budget: counted as a store
+		// error (by the guard), not as a miss, so that an outage does
+		// not read as clients offering unknown sessions.
+		explain(storeRefusal(err))
+	case found == foundExpired:
+		// The internal cache found the entry past its lifetime and
+		// dropped it (unless NoAutoClear keeps it for Flush).
+		d.met.timeouts++
+		d.refused = RefusedExpired
+	case d.refused == RefusedNone && isOurSessionID(h.SessionID):
+		// Only an ID that has the shape of ours can be a session
+		// offered and lost. Many clients send a random ID without
+		// holding a session (crypto/tls always does; TLS 1.3 clients
+		// for middlebox compatibility, RFC 8446 Appendix D.4): those
+		// are neither counted as misses nor explained as refusals.
+		// A known ID still resumes above, whatever its shape.
+		d.met.misses++
+		d.refused = RefusedUnknownSession
+	}
+	return d
 }
 
 // resumable is the check every TLS 1.2 resumption passes, one condition
@@ -175,13 +255,25 @@ func (cfg *Config) memoryStore() *MemorySessionCache {
 	return m
 }
 
+// lookupSource says where lookupSession found a session, or that the
+// internal cache found it expired.
+type lookupSource int
+
+const (
+	notFound lookupSource = iota
+	foundInStore
+	foundByCallback
+	foundExpired // by the internal cache, which dropped it
+)
+
 // lookupSession finds a session by ID: in the store unless internal
 // lookups are off, then through the GetSession callback. An external
 // store and the callback run guarded (store_guard.go): err reports that
 // one of them failed, timed out or panicked, so that the caller can tell
 // an outage from a miss. Either way the handshake goes on as a full one.
-func (c *Conn) lookupSession(ctx context.Context, id []byte) (s *Session, expired bool, err error) {
+func (c *Conn) lookupSession(ctx context.Context, id []byte) (s *Session, found lookupSource, err error) {
 	cfg := c.config
+	expired := false
 	if cfg.cacheMode()&SessionCacheNoInternalLookup == 0 {
 		if cfg.SessionStore == nil {
 			s, expired = cfg.internalCache().lookup(id)
@@ -194,7 +286,7 @@ func (c *Conn) lookupSession(ctx context.Context, id []byte) (s *Session, expire
 			})
 		}
 		if s != nil {
-			return s, false, nil
+			return s, foundInStore, nil
 		}
 	}
 	if get := cfg.GetSession; get != nil {
@@ -202,16 +294,20 @@ func (c *Conn) lookupSession(ctx context.Context, id []byte) (s *Session, expire
 			return get(id), nil
 		})
 		if got != nil {
-			c.counters().cbHits.Add(1)
-			return got, false, nil
+			return got, foundByCallback, nil
 		}
 		err = errors.Join(err, cbErr)
 	}
-	return nil, expired, err
+	if expired {
+		return nil, foundExpired, err
+	}
+	return nil, notFound, err
 }
 
-// removeSession drops an expired session s from the store. For an
-// external store the Delete is not waited for.
+// removeSession drops an expired session s from the store and hands s,
+// which the caller already holds, to OnRemoveSession: after the Delete the
+// store no longer has it to give. For an external store the Delete is not
+// waited for.
 func (c *Conn) removeSession(ctx context.Context, id []byte, s *Session) {
 	cfg := c.config
 	if m := cfg.memoryStore(); m != nil {

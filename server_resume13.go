@@ -29,9 +29,11 @@ type pskDecision struct {
 // 8446, Section 4.2.11). It answers the ClientHello in hs.hello, with the
 // messages before it in hs.t. The first acceptable identity wins; its
 // binder is verified before anything from the session is used. Declining
-// is a value; only the RFC's MUST-abort cases return errors.
+// is a value; only the RFC's MUST-abort cases return errors. Like
+// decideResumption it writes nothing into hs or the counters, and even
+// with an error the decision carries what its lookups met.
 func (hs *server13) selectPSK() (pskDecision, error) {
-	c, h, cfg := hs.c, hs.hello, hs.c.config
+	h, cfg := hs.hello, hs.c.config
 	var d pskDecision
 	if len(h.PSKIdentities) == 0 {
 		return d, nil
@@ -75,13 +77,13 @@ func (hs *server13) selectPSK() (pskDecision, error) {
 	now := cfg.time()
 	truncated := hs.helloMsg[:len(hs.helloMsg)-h.BindersLen()]
 	for i, id := range h.PSKIdentities[:min(len(h.PSKIdentities), maxPSKIdentitiesTried)] {
-		s, refused := hs.lookupPSK(id.Identity)
+		s, refused := hs.lookupPSK(id.Identity, &d.met)
 		if s != nil {
 			refused = hs.resumable13(s, id.ObfuscatedTicketAge, now)
 		}
 		if refused != RefusedNone {
 			if refused == RefusedExpired {
-				c.counters().timeouts.Add(1)
+				d.met.timeouts++
 			}
 			if d.refused == RefusedNone {
 				d.refused = refused // the first identity's reason explains best
@@ -97,9 +99,9 @@ func (hs *server13) selectPSK() (pskDecision, error) {
 		early := keysched.NewEarlySecret(hs.suite.hash, s.secret)
 		want := keysched.Finished13(hs.suite.hash, early.ResumptionBinderKey(), hs.t.SumWith(truncated))
 		if !hmac.Equal(h.PSKBinders[i], want) {
-			return pskDecision{}, ErrBadBinder
+			return pskDecision{resumeDecision: resumeDecision{met: d.met}}, ErrBadBinder
 		}
-		d.resumeDecision = resumeDecision{session: s, via: ResumedPSK}
+		d.resumeDecision = resumeDecision{session: s, via: ResumedPSK, met: d.met}
 		d.identity, d.early = uint16(i), early
 		return d, nil
 	}
@@ -109,11 +111,12 @@ func (hs *server13) selectPSK() (pskDecision, error) {
 // lookupPSK finds the session behind a PSK identity: a sealed ticket, or
 // with SingleUseTickets an entry taken from the store, so that it can never
 // be used twice. The identity is attacker-controlled; every failure is a
-// refusal.
-func (hs *server13) lookupPSK(identity []byte) (*Session, Refusal) {
+// refusal. What the lookup meets is tallied in met.
+func (hs *server13) lookupPSK(identity []byte, met *lookupTally) (*Session, Refusal) {
 	c, cfg := hs.c, hs.c.config
 	if !cfg.SingleUseTickets {
-		s, _, refused := c.openTicket(hs.ctx, identity)
+		s, status, refused := c.openTicket(hs.ctx, identity)
+		met.ticketOpened(status)
 		return s, refused
 	}
 	s, err := c.takeSession(hs.ctx, identity)
@@ -121,7 +124,7 @@ func (hs *server13) lookupPSK(identity []byte) (*Session, Refusal) {
 	case err != nil:
 		return nil, storeRefusal(err)
 	case s == nil:
-		c.counters().misses.Add(1)
+		met.misses++
 		return nil, RefusedUnknownSession
 	}
 	return s, RefusedNone

@@ -259,19 +259,6 @@ func (c *Conn) countHandshakeSuccess() {
 	k.acceptGood.Add(1)
 }
 
-func (c *Conn) countHandshakeFailure() {}
-
-// countTicketOpened counts a ticket opened, by the age of the key that
-// opened it: the current one, or an older one still accepted.
-func (c *Counters) countTicketOpened(status TicketStatus) {
-	switch status {
-	case TicketOpened:
-		c.ticketsOpened.Add(1)
-	case TicketOpenedStale:
-		c.ticketsOpenedStale.Add(1)
-	}
-}
-
 // countStoreError counts a SessionStore failure: a timeout when the
 // context's deadline passed, else an error. Either way the handshake went
 // on without the store (a miss, or a session not kept).

@@ -11,7 +11,9 @@ import (
 
 // A session store, a GetSession callback and a TicketSealer are other
 // people's code, and a store is usually across a network: each may err,
-// stall or panic. None of that may fail a handshake (PRODUCT.md R8): every
+// stall or panic. None of that may fail a handshake, since losing a
+// resumption costs one full handshake and losing a connection costs a
+// user's request: every
 // call here runs with a budget of its own, Config.StoreTimeout, inside the
 // handshake's context, and whatever goes wrong becomes a miss (a full
 // handshake) or a ticket not issued, counted as a store error and

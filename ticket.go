@@ -68,7 +68,7 @@ func LoadTicketKeys(path string, format TicketKeyFormat) (*TicketKeys, error) {
 
 // NewDerivedTicketKeys returns keys that every node of a fleet derives
 // from one shared secret (at least 32 bytes) and the clock, rotating in
-// step with no coordinator (PRODUCT.md R12): a new key every period (zero
+// step with no coordinator or key distribution: a new key every period (zero
 // means 12 hours), the previous periods' keys still opening tickets for
 // overlap (zero means one period), and the next period's accepted already,
 // so clock skew and rollouts never cost a resumption. `reprise ticketkey
@@ -221,11 +221,11 @@ func (c *Conn) sealTicket(ctx context.Context, s *Session) ([]byte, error) {
 }
 
 // openTicket opens a ticket. The input is attacker-controlled: any
-// failure is a refusal, never an error. stale means an older key opened it.
-func (c *Conn) openTicket(ctx context.Context, t []byte) (s *Session, stale bool, refused Refusal) {
+// failure is a refusal, never an error. status tells how it opened (an
+// older key's ticket is TicketOpenedStale), for the caller to count.
+func (c *Conn) openTicket(ctx context.Context, t []byte) (s *Session, status TicketStatus, refused Refusal) {
 	cfg := c.config
 	var plain []byte
-	var status TicketStatus
 	if sealer := cfg.TicketSealer; sealer != nil {
 		type opened struct {
 			plain  []byte
@@ -237,36 +237,30 @@ func (c *Conn) openTicket(ctx context.Context, t []byte) (s *Session, stale bool
 			return opened{p, st}, nil
 		})
 		if err != nil {
-			return nil, false, RefusedStoreDown
+			// The guard has counted the failure; there is no status.
+			return nil, TicketInvalid, RefusedStoreDown
 		}
 		plain, status = o.plain, o.status
 	} else {
 		keys, err := c.ticketKeys()
 		if err != nil {
-			return nil, false, RefusedTicketKey
+			return nil, TicketInvalid, RefusedTicketKey
 		}
 		plain, status = keys.OpenTicket(ctx, cfg.time(), t)
 	}
-	c.counters().countTicketOpened(status)
 	switch status {
 	case TicketOpened, TicketOpenedStale:
 	case TicketKeyUnknown:
-		return nil, false, RefusedTicketKey
+		return nil, status, RefusedTicketKey
 	case TicketUnavailable:
-		c.counters().storeErrors.Add(1)
-		return nil, false, RefusedStoreDown
+		return nil, status, RefusedStoreDown
 	default:
-		return nil, false, RefusedTicketInvalid
+		return nil, status, RefusedTicketInvalid
 	}
 	if s = openedTicketState(plain); s == nil {
-		return nil, false, RefusedTicketInvalid
+		return nil, status, RefusedTicketInvalid
 	}
-	return s, status == TicketOpenedStale, RefusedNone
-}
-
-// openTicket12 opens a TLS 1.2 ticket.
-func (c *Conn) openTicket12(ctx context.Context, t []byte) (*Session, bool, Refusal) {
-	return c.openTicket(ctx, t)
+	return s, status, RefusedNone
 }
 
 // hrrCookieKeys seals HelloRetryRequest cookies (RFC 8446, Section
@@ -280,11 +274,3 @@ var hrrCookieKeys = sync.OnceValues(func() (*ticket.Ring, error) {
 	}
 	return ticket.NewRing([]ticket.Key{k})
 })
-
-// Aliases for tests and the key-file helpers.
-type (
-	ticketKey  = ticket.Key
-	ticketRing = ticket.Ring
-)
-
-var newTicketRing = ticket.NewRing

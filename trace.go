@@ -124,18 +124,6 @@ func (c *Conn) traceMessage(sent bool, msg []byte) {
 	c.trace(TraceEvent{Sent: sent, Message: msgName(msg[0]), Detail: messageDetail(msg)})
 }
 
-var extNames = map[uint16]string{
-	wire.ExtServerName: "server_name", wire.ExtSupportedGroups: "supported_groups",
-	wire.ExtECPointFormats: "ec_point_formats", wire.ExtSignatureAlgorithms: "signature_algorithms",
-	wire.ExtALPN: "alpn", wire.ExtEncryptThenMAC: "encrypt_then_mac",
-	wire.ExtExtendedMasterSecret: "extended_master_secret", wire.ExtSessionTicket: "session_ticket",
-	wire.ExtPreSharedKey: "pre_shared_key", wire.ExtEarlyData: "early_data",
-	wire.ExtSupportedVersions: "supported_versions", wire.ExtCookie: "cookie",
-	wire.ExtPSKKeyExchangeModes: "psk_key_exchange_modes", wire.ExtKeyShare: "key_share",
-	wire.ExtRenegotiationInfo: "renegotiation_info", wire.ExtStatusRequest: "status_request",
-	wire.ExtSignatureAlgorithmsCert: "signature_algorithms_cert", wire.ExtPadding: "padding",
-}
-
 // resumptionExts are the extensions a trace names: those that decide
 // whether and how a handshake resumes.
 var resumptionExts = map[uint16]bool{
@@ -148,7 +136,7 @@ func extList(exts []uint16) string {
 	var names []string
 	for _, e := range exts {
 		if resumptionExts[e] {
-			names = append(names, extNames[e])
+			names = append(names, wire.ExtensionName(e))
 		}
 	}
 	return "[" + strings.Join(names, " ") + "]"

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reprise-tls/reprise"
+	"github.com/reprise-tls/reprise/internal/diag"
 )
 
 const (
@@ -103,6 +104,10 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 		if offer, err = readSessionFile(o.sessIn, cfg.ServerName); err != nil {
 			return fmt.Errorf("--sess-in %s: %w", o.sessIn, err)
 		}
+		// Like s_client -sess_in, offer the session given even under
+		// another --servername, so that the server's SNI check can be
+		// seen; the certificate check still applies.
+		diag.Set(cfg, diag.ClientKnobs{OfferSessionUnderAnyName: true})
 	}
 	payload := unescape(o.send)
 	needSession := o.reconnect > 0 || o.sessOut != ""

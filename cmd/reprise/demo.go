@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reprise-tls/reprise"
+	"github.com/reprise-tls/reprise/internal/diag"
 )
 
 // demoPath is one row of `reprise demo`: a connection made in a chosen way,
@@ -185,6 +186,11 @@ func demoConnect(addr string, p demoPath, roots *x509.CertPool, offer *reprise.S
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = "localhost"
+	} else {
+		// The refused path: our client keeps a session to its name (RFC
+		// 6066, Section 3), so it is told to offer it anyway, to show
+		// the server's check.
+		diag.Set(cfg, diag.ClientKnobs{OfferSessionUnderAnyName: true})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	defer cancel()

@@ -20,7 +20,7 @@ func TestHAProxyFleet(t *testing.T) {
 	haproxy, _ := peertest.HAProxyServer(t, f.cert, f.keys)
 	f.serve = startServe(t, "--cert", f.cert.CertFile, "--key", f.cert.KeyFile, "--ticket-keys", f.keys,
 		"--ticket-key-format", "haproxy", "--ticket-format", "openssl", "--session-id-context", "haproxy",
-		"--session-cache", "off", "--ciphers", opensslSuiteOrder, "--json")
+		"--session-cache", "off", "--json")
 	for _, v := range fleetVersions {
 		t.Run(v.name, func(t *testing.T) {
 			for _, dir := range [][2]string{{haproxy, f.serve.addr}, {f.serve.addr, haproxy}} {

@@ -4,8 +4,8 @@
 // HAProxy also read (ticketkey), a tour of every resumption path (demo), and
 // a diagnosis of how a server resumes and why not (probe).
 //
-// The names, flags and JSON fields are a contract that scripts rely on; see
-// "The command-line contract" in the product brief. Every failure is one line
+// The names, flags and JSON fields are a contract that scripts rely on:
+// change none of them. Every failure is one line
 // "reprise: ..." on stderr and a non-zero exit status: 1 for a failure at run
 // time, 2 for bad usage.
 package main

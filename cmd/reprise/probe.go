@@ -573,9 +573,9 @@ func (p *prober) probeSNI(r *probeReport, s12, s13 *reprise.Session) {
 	}
 	switch {
 	case s12 != nil:
-		try(reprise.VersionTLS12, s12, diag.ClientKnobs{})
+		try(reprise.VersionTLS12, s12, diag.ClientKnobs{OfferSessionUnderAnyName: true})
 	case s13 != nil:
-		try(reprise.VersionTLS13, s13, diag.ClientKnobs{OfferPSKUnderAnyName: true})
+		try(reprise.VersionTLS13, s13, diag.ClientKnobs{OfferSessionUnderAnyName: true})
 	default:
 		r.Details["sni_bound"] = "not tested: no session resumes"
 	}

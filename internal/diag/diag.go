@@ -16,15 +16,16 @@ type ClientKnobs struct {
 	// OfferEMSSessionWithoutEMS offers a TLS 1.2 session made with
 	// extended master secret in a ClientHello that does not offer it:
 	// the downgrade RFC 7627, Section 5.3 says a server MUST abort (the
-	// Windows SChannel case of seed 000). The client normally refuses to
+	// case of Windows SChannel servers). The client normally refuses to
 	// make this offer (reason "ems-mismatch").
 	OfferEMSSessionWithoutEMS bool
 
-	// OfferPSKUnderAnyName offers a TLS 1.3 ticket whatever the server
-	// name it was made for, to see whether the server binds resumption to
-	// SNI. RFC 8446, Section 4.6.1 says a client SHOULD only resume under
+	// OfferSessionUnderAnyName offers a session (a TLS 1.2 session ID or
+	// ticket, or a TLS 1.3 PSK) whatever the server name it was made for,
+	// to see whether the server binds resumption to SNI. RFC 6066, Section
+	// 3 and RFC 8446, Section 4.6.1 say a client SHOULD only resume under
 	// the original name, which the client normally enforces.
-	OfferPSKUnderAnyName bool
+	OfferSessionUnderAnyName bool
 
 	// PSKModes, if not nil, replaces the psk_key_exchange_modes the client
 	// offers (normally psk_dhe_ke alone), to see whether a server accepts

@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// Derived ticket keys (PRODUCT.md R12): every node of a fleet holds one
+// Derived ticket keys: every node of a fleet holds one
 // shared secret and derives the key of each period from it and the clock,
 // so keys rotate in step with no coordinator and no key distribution.
 //

@@ -17,8 +17,8 @@
 // it keys) writes no length and MACs key_name | IV | ciphertext directly
 // (ssl/t1_lib.c tls_decrypt_ticket: HMAC over etick[0:eticklen-mlen]). We
 // follow OpenSSL so that the same key file produces tickets that every node in
-// a mixed fleet can open (PRODUCT.md R11). The ciphertext length is implied by
-// the ticket length, so nothing is lost.
+// a mixed fleet (nginx, HAProxy and reprise) can open. The ciphertext length
+// is implied by the ticket length, so nothing is lost.
 //
 // AES-128-CBC with a 16-byte HMAC key, or AES-256-CBC with a 32-byte HMAC key,
 // is chosen per key from its size, as nginx and HAProxy do.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -485,7 +484,7 @@ func (m *ClientHello) Unmarshal(msg []byte) error {
 // clientHelloField names extension typ in errors. It is built only for an
 // error, keeping the parse of a good ClientHello free of string building.
 func clientHelloField(typ uint16) string {
-	return "ClientHello." + helloExtName(typ)
+	return "ClientHello." + ExtensionName(typ)
 }
 
 // unmarshalExtension decodes the data of one extension other than
@@ -862,7 +861,7 @@ func (m *ServerHello) Unmarshal(msg []byte) error {
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
 			return decodeErr("ServerHello.extensions")
 		}
-		field := "ServerHello." + helloExtName(typ)
+		field := "ServerHello." + ExtensionName(typ)
 		if seen.addDuplicate(typ) {
 			return illegalErr(field)
 		}
@@ -1052,53 +1051,4 @@ func (s *helloSeenSet) addDuplicate(typ uint16) bool {
 	dup := s[word]&bit != 0
 	s[word] |= bit
 	return dup
-}
-
-// helloExtName names an extension as the RFCs do, for Error.Field.
-func helloExtName(typ uint16) string {
-	switch typ {
-	case ExtServerName:
-		return "server_name"
-	case ExtStatusRequest:
-		return "status_request"
-	case ExtSupportedGroups:
-		return "supported_groups"
-	case ExtECPointFormats:
-		return "ec_point_formats"
-	case ExtSignatureAlgorithms:
-		return "signature_algorithms"
-	case ExtALPN:
-		return "application_layer_protocol_negotiation"
-	case ExtSCT:
-		return "signed_certificate_timestamp"
-	case ExtPadding:
-		return "padding"
-	case ExtEncryptThenMAC:
-		return "encrypt_then_mac"
-	case ExtExtendedMasterSecret:
-		return "extended_master_secret"
-	case ExtSessionTicket:
-		return "session_ticket"
-	case ExtPreSharedKey:
-		return "pre_shared_key"
-	case ExtEarlyData:
-		return "early_data"
-	case ExtSupportedVersions:
-		return "supported_versions"
-	case ExtCookie:
-		return "cookie"
-	case ExtPSKKeyExchangeModes:
-		return "psk_key_exchange_modes"
-	case ExtCertificateAuthorities:
-		return "certificate_authorities"
-	case ExtPostHandshakeAuth:
-		return "post_handshake_auth"
-	case ExtSignatureAlgorithmsCert:
-		return "signature_algorithms_cert"
-	case ExtKeyShare:
-		return "key_share"
-	case ExtRenegotiationInfo:
-		return "renegotiation_info"
-	}
-	return "extension(" + strconv.Itoa(int(typ)) + ")"
 }

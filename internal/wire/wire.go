@@ -12,6 +12,7 @@ package wire
 
 import (
 	"fmt"
+	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -61,6 +62,94 @@ const (
 	ExtKeyShare                uint16 = 51     // RFC 8446
 	ExtRenegotiationInfo       uint16 = 0xff01 // RFC 5746
 )
+
+// MessageName names a handshake message type as RFC 8446, Section 4 and
+// RFC 5246, Section 7.4 do, for errors and traces.
+func MessageName(typ uint8) string {
+	switch typ {
+	case TypeHelloRequest:
+		return "HelloRequest"
+	case TypeClientHello:
+		return "ClientHello"
+	case TypeServerHello:
+		return "ServerHello"
+	case TypeNewSessionTicket:
+		return "NewSessionTicket"
+	case TypeEndOfEarlyData:
+		return "EndOfEarlyData"
+	case TypeEncryptedExtensions:
+		return "EncryptedExtensions"
+	case TypeCertificate:
+		return "Certificate"
+	case TypeServerKeyExchange:
+		return "ServerKeyExchange"
+	case TypeCertificateRequest:
+		return "CertificateRequest"
+	case TypeServerHelloDone:
+		return "ServerHelloDone"
+	case TypeCertificateVerify:
+		return "CertificateVerify"
+	case TypeClientKeyExchange:
+		return "ClientKeyExchange"
+	case TypeFinished:
+		return "Finished"
+	case TypeKeyUpdate:
+		return "KeyUpdate"
+	case TypeMessageHash:
+		return "message_hash"
+	}
+	return "handshake(" + strconv.Itoa(int(typ)) + ")"
+}
+
+// ExtensionName names an extension as the RFCs that define it do: for
+// Error.Field, traces and messages alike.
+func ExtensionName(typ uint16) string {
+	switch typ {
+	case ExtServerName:
+		return "server_name"
+	case ExtStatusRequest:
+		return "status_request"
+	case ExtSupportedGroups:
+		return "supported_groups"
+	case ExtECPointFormats:
+		return "ec_point_formats"
+	case ExtSignatureAlgorithms:
+		return "signature_algorithms"
+	case ExtALPN:
+		return "application_layer_protocol_negotiation"
+	case ExtSCT:
+		return "signed_certificate_timestamp"
+	case ExtPadding:
+		return "padding"
+	case ExtEncryptThenMAC:
+		return "encrypt_then_mac"
+	case ExtExtendedMasterSecret:
+		return "extended_master_secret"
+	case ExtSessionTicket:
+		return "session_ticket"
+	case ExtPreSharedKey:
+		return "pre_shared_key"
+	case ExtEarlyData:
+		return "early_data"
+	case ExtSupportedVersions:
+		return "supported_versions"
+	case ExtCookie:
+		return "cookie"
+	case ExtPSKKeyExchangeModes:
+		return "psk_key_exchange_modes"
+	case ExtCertificateAuthorities:
+		return "certificate_authorities"
+	case ExtPostHandshakeAuth:
+		return "post_handshake_auth"
+	case ExtSignatureAlgorithmsCert:
+		return "signature_algorithms_cert"
+	case ExtKeyShare:
+		return "key_share"
+	case ExtRenegotiationInfo:
+		return "renegotiation_info"
+	}
+	return "extension(" + strconv.Itoa(int(typ)) + ")"
+}
 
 // PSK key exchange modes (RFC 8446, Section 4.2.9).
 const (

@@ -1,5 +1,6 @@
 // Package bolt is a reprise.SessionStore in a local bbolt file, so that a
-// server's sessions survive its restart (PRODUCT.md R8). It lives in its
+// server's sessions survive its restart, and clients reconnecting after
+// a deploy still resume. It lives in its
 // own package so that the reprise core pulls in no database.
 //
 // Entries are sealed at rest exactly as the Redis store's are

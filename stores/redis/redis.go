@@ -1,7 +1,7 @@
 // Package redis is a reprise.SessionStore on Redis, for a fleet of servers
-// behind a load balancer: a client resumes on whichever node it reaches
-// (PRODUCT.md R8, R13). It lives in its own package so that the reprise
-// core pulls in no Redis client.
+// behind a load balancer: a client resumes on whichever node it reaches,
+// since every node reads the one store. It lives in its own package so
+// that the reprise core pulls in no Redis client.
 //
 // Every entry is sealed with AES-256-GCM under the fleet's store key
 // (reprise.FleetStoreKey of the --ticket-secret) and bound to the session

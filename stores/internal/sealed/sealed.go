@@ -1,7 +1,8 @@
 // Package sealed seals sessions for the stores that keep them outside the
 // process (Redis, bolt): a session holds a master secret or a resumption
-// PSK, and a store dump must not give either away (PRODUCT.md R13;
-// stunnel's sessiond and hitch send master secrets in clear).
+// PSK, and a store dump must not give either away (RFC 5077, Section 5.5
+// asks the same of tickets; stunnel's sessiond and hitch send master
+// secrets in clear).
 //
 // An entry is
 //
