@@ -22,6 +22,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	if err := hs.build(); err != nil {
 		return err
 	}
+	hs.offerEarlyData()
 	raw, err := hs.marshal()
 	if err != nil {
 		return err
@@ -32,6 +33,9 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		return err
 	}
 	if err := c.flush(); err != nil {
+		return err
+	}
+	if err := hs.sendEarlyData(raw); err != nil {
 		return err
 	}
 

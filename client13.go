@@ -346,6 +346,7 @@ func (hs *client13) handleHelloRetryRequest(hrrMsg []byte) error {
 	// early_data.
 	h.Cookie = hrr.Cookie
 	h.EarlyData = false
+	hs.earlyRetry()
 	// Section 4.1.4: "the client SHOULD NOT offer any pre-shared keys
 	// associated with a hash other than that of the selected cipher suite."
 	// One that stays gets a fresh age and a binder over the new transcript.
@@ -477,8 +478,8 @@ func (hs *client13) readEncryptedExtensions() error {
 			return peerError(alert.UnsupportedExtension, "server sent extension %d, which we did not offer", ext)
 		}
 	}
-	if ee.EarlyData {
-		return peerError(alert.IllegalParameter, "server accepted early data we did not send")
+	if err := hs.earlyAnswer(ee); err != nil {
+		return err
 	}
 	// RFC 7301, Section 3.1: the protocol must be one we offered.
 	if ee.ALPN != "" && !slices.Contains(h.ALPN, ee.ALPN) {
@@ -581,7 +582,10 @@ func (hs *client13) sendClientFlight() error {
 
 	// RFC 8446, Appendix D.4: in compatibility mode the client sends one
 	// change_cipher_spec before its second flight.
-	if len(hs.hello.SessionID) > 0 {
+	if err := hs.sendEndOfEarlyData(); err != nil {
+		return err
+	}
+	if len(hs.hello.SessionID) > 0 && !c.earlyCCSSent() {
 		if err := c.writeChangeCipherSpec(); err != nil {
 			return err
 		}

@@ -117,6 +117,9 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 //	MaxTicketAgeSkew         10 seconds
 //	AllowPSKWithoutDHE       false: TLS 1.3 resumption always with a fresh key exchange
 //	SingleUseTickets         false: TLS 1.3 tickets are sealed state
+//	MaxEarlyData             0: TLS 1.3 0-RTT early data is not accepted
+//	AntiReplay               an in-memory strike register per Config (when MaxEarlyData > 0)
+//	EarlyDataAgeWindow       3 seconds
 //	ClientSessionCache       none: a client resumes only a Session handed over
 //	ClientAuth               NoClientCert
 //	Time, Rand               time.Now, crypto/rand.Reader
@@ -297,6 +300,28 @@ type Config struct {
 	// SingleUseTickets makes TLS 1.3 tickets identifiers of sessions held in
 	// the session store, deleted on first use, instead of sealed state.
 	SingleUseTickets bool
+	// MaxEarlyData turns on TLS 1.3 0-RTT on a server: the most early data,
+	// in bytes, a client may send (max_early_data_size, RFC 8446, Section
+	// 4.6.1), advertised in the server's tickets. Zero, the default,
+	// accepts none. Early data can be replayed by an attacker (Section
+	// 8): enable it only for requests that are safe to repeat, and read
+	// it with Conn.ReadEarlyData. Each ClientHello's early data is
+	// accepted once per strike register (AntiReplay), or, with
+	// SingleUseTickets and a store that takes atomically, once per ticket.
+	MaxEarlyData uint32
+	// AntiReplay is the strike register of ClientHellos whose early data
+	// was accepted (Section 8.2). nil means one in memory per Config,
+	// which stops replays to this process only; servers behind a load
+	// balancer share one (stores/redis.StrikeRegister). With
+	// SingleUseTickets and an atomic take, nil means the ticket alone
+	// guards against replay (Section 8.1).
+	AntiReplay AntiReplay
+	// EarlyDataAgeWindow is the largest difference between the ticket age
+	// the client reports and the server's for which early data is
+	// accepted (Section 8.3); zero means 3 seconds (at most
+	// MaxTicketAgeSkew). Outside it the handshake still resumes, without
+	// the early data.
+	EarlyDataAgeWindow time.Duration
 
 	// ClientSessionCache holds a client's sessions between connections,
 	// keyed by ServerName or host:port.
@@ -518,6 +543,9 @@ type sharedState struct {
 	tickets  *ticketState
 	// storeSlots bounds the SessionStore and TicketSealer calls in flight.
 	storeSlots storeSlots
+	// strikes is the in-memory anti-replay register (memoryStrikes).
+	strikesOnce sync.Once
+	strikes     *MemoryStrikeRegister
 }
 
 // shared returns c's shared state, creating it on first use. The pointer is

@@ -129,6 +129,10 @@ type Conn struct {
 	// NewSessionTicket); nil for TLS 1.2.
 	post13 *post13State
 
+	// early is the TLS 1.3 0-RTT state (earlydata_read.go); nil when
+	// early data is neither sent nor read.
+	early *earlyState
+
 	// reneg is asking for a client certificate after the handshake
 	// (renegotiate12.go, posthandshake13.go).
 	reneg renegState
@@ -188,6 +192,9 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		err = c.clientHandshake(ctx)
 	} else {
 		err = c.serverHandshake(ctx)
+	}
+	if err == errEarlyDataPause {
+		return nil // ReadEarlyData returns the early data; the next Handshake finishes
 	}
 	if err == nil {
 		err = c.verifyConnection()
@@ -395,6 +402,9 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 			return typ, false, c.setReadErr(err)
 		}
 	case record.ApplicationData:
+		if c.early != nil && c.early.reading {
+			return typ, false, c.acceptEarlyDataLocked(data)
+		}
 		if !c.handshakeDone.Load() {
 			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "application data before the handshake finished"))
 		}
@@ -418,9 +428,10 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 func (c *Conn) skipEarlyDataRecord(raw []byte) error {
 	c.skippedEarlyRecords++
 	c.skippedEarly += max(len(raw)-record.HeaderLen-17, 0)
-	if c.skippedEarly > maxSkippedEarlyData || c.skippedEarlyRecords > maxSkippedEarlyRecords {
+	maxData, maxRecords := c.earlySkipBounds()
+	if c.skippedEarly > maxData || c.skippedEarlyRecords > maxRecords {
 		c.skipEarly = false
-		return c.setReadErr(peerError(alert.UnexpectedMessage, "more early data than the %d bytes (%d records) we skip", maxSkippedEarlyData, maxSkippedEarlyRecords))
+		return c.setReadErr(peerError(alert.UnexpectedMessage, "more early data than the %d bytes (%d records) we skip", maxData, maxRecords))
 	}
 	return nil
 }
@@ -799,8 +810,10 @@ func (c *Conn) Write(b []byte) (int, error) {
 }
 
 // Read reads application data, running the handshake first if needed.
-// Post-handshake messages (TLS 1.3 tickets and key updates; TLS 1.2
-// renegotiation requests, which are refused) are handled on the way.
+// Post-handshake messages (TLS 1.3 tickets, key updates and
+// CertificateRequests; TLS 1.2 HelloRequests, answered as
+// Config.Renegotiation says, and client renegotiations, refused) are
+// handled on the way; while RequestClientCertificate runs, Read waits.
 func (c *Conn) Read(b []byte) (int, error) {
 	if err := c.Handshake(); err != nil {
 		return 0, err

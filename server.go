@@ -18,6 +18,9 @@ const fallbackSCSV uint16 = 0x5600
 // serverHandshake reads the ClientHello, settles the version and hands
 // over to the TLS 1.2 or TLS 1.3 server.
 func (c *Conn) serverHandshake(ctx context.Context) error {
+	if hs := c.pausedServer13(); hs != nil {
+		return hs.finishAfterEarlyData() // the rest of a handshake that stopped for early data
+	}
 	c.counters().accept.Add(1)
 	hello := new(wire.ClientHello)
 	msg, err := c.readMsg(nil, wire.TypeClientHello, hello)

@@ -49,7 +49,11 @@ type server13 struct {
 	peerChain      [][]byte
 	verified       bool
 	serverRand     []byte
-	phaRounds      uint32 // post-handshake authentications completed (posthandshake13.go)
+	// earlyAccepted: the client's 0-RTT data is read under earlyTraffic
+	// (client_early_traffic_secret); see earlydata.go.
+	earlyAccepted bool
+	earlyTraffic  []byte
+	phaRounds     uint32 // post-handshake authentications completed (posthandshake13.go)
 }
 
 func newServer13(ctx context.Context, c *Conn, hello *wire.ClientHello, raw []byte) *server13 {
@@ -61,6 +65,7 @@ func (hs *server13) run() error {
 	if err := hs.processClientHello(); err != nil {
 		return err
 	}
+	offeredEarly := hs.hello.EarlyData
 	if hs.hello.EarlyData {
 		// RFC 8446, Section 4.2.10: we never accept 0-RTT, so we "Ignore
 		// the extension and return a regular 1-RTT response", and skip
@@ -93,6 +98,7 @@ func (hs *server13) run() error {
 		}
 	}
 	hs.t.add(hs.helloMsg)
+	hs.settleEarlyData(offeredEarly)
 
 	if err := hs.sendServerHello(); err != nil {
 		return err
@@ -101,6 +107,9 @@ func (hs *server13) run() error {
 		return err
 	}
 	if err := hs.establishHandshakeKeys(); err != nil {
+		return err
+	}
+	if err := hs.installEarlyKeys(); err != nil {
 		return err
 	}
 	if err := hs.sendEncryptedExtensions(); err != nil {
@@ -136,6 +145,9 @@ func (hs *server13) run() error {
 		// sending its Finished rather than waiting for the client
 		// Finished." The tickets are minted while the client works on
 		// its flight, so their cost is off the handshake's latency.
+		if err := hs.expectEndOfEarlyData(); err != nil {
+			return err
+		}
 		if err := hs.expectClientFinished(); err != nil {
 			return err
 		}
@@ -143,6 +155,9 @@ func (hs *server13) run() error {
 			return err
 		}
 		if err := c.flush(); err != nil {
+			return err
+		}
+		if err := hs.endEarlyData(); err != nil {
 			return err
 		}
 		if err := hs.readFinished(); err != nil {
@@ -431,6 +446,9 @@ func (hs *server13) sendEncryptedExtensions() error {
 		// RFC 6066, Section 3: acknowledge the name we used to choose the
 		// certificate; a resumption chose none.
 		ServerNameAck: hs.hello.ServerName != "" && hs.resumed == nil,
+		// RFC 8446, Section 4.2.10: the empty early_data extension says
+		// the early data was accepted.
+		EarlyData: hs.earlyAccepted,
 	}
 	_, err := hs.c.writeMsg(hs.t, ee)
 	return err
@@ -613,6 +631,7 @@ func (hs *server13) sendNewSessionTickets() error {
 			peerCerts:   peerCerts,
 			certs:       certs,
 			ageAdd:      binary.BigEndian.Uint32(ageAdd[:]),
+			maxEarly:    cfg.MaxEarlyData,
 		}
 		ticket, ok := hs.mintTicket(s)
 		if !ok {
@@ -629,6 +648,11 @@ func (hs *server13) sendNewSessionTickets() error {
 		}
 		if n := cfg.testAdvertiseEarlyData; n > 0 {
 			nst.HasEarlyData, nst.MaxEarlyData = true, n
+		}
+		if cfg.MaxEarlyData > 0 {
+			// RFC 8446, Section 4.6.1: max_early_data_size, the
+			// early data this ticket may carry.
+			nst.HasEarlyData, nst.MaxEarlyData = true, cfg.MaxEarlyData
 		}
 		if _, err := c.writeMsg(nil, nst); err != nil {
 			return err

@@ -81,6 +81,11 @@ type ConnectionState struct {
 	HelloRetryRequest    bool
 	SessionID            []byte // TLS 1.2 session ID; the legacy echo in TLS 1.3
 	TicketsIssued        int    // tickets the server sent on this connection (server: sent; client: received)
+	// EarlyData says what became of TLS 1.3 0-RTT data; EarlyDataRefused
+	// is the server's reason for rejecting it (client: "server-declined"
+	// or RefusedEarlyHRR).
+	EarlyData        EarlyDataStatus
+	EarlyDataRefused Refusal
 
 	// TLSUnique is the tls-unique channel binding (RFC 5929, Section 3):
 	// the first Finished of a TLS 1.2 connection. It is nil for TLS 1.3
@@ -161,6 +166,7 @@ type Counters struct {
 	ticketsIssued, ticketResumed, pskResumed                      atomic.Int64
 	ticketsOpened, ticketsOpenedStale                             atomic.Int64
 	storeErrors, storeTimeouts                                    atomic.Int64
+	early                                                         earlyCounters
 	// Asking for client certificates after the handshake: exchanges
 	// completed, and TLS 1.2 renegotiations refused (client-initiated on
 	// a server; HelloRequests a client does not answer).
@@ -202,6 +208,11 @@ type CounterSnapshot struct {
 	StoreErrors    int64            `json:"store_errors"`         // store, GetSession or TicketSealer calls that failed or panicked (each cost a full handshake or a session)
 	StoreTimeouts  int64            `json:"store_timeouts"`       // store calls that ran out of their budget (Config.StoreTimeout), counted apart from StoreErrors
 	Refusals       map[string]int64 `json:"refusals"`
+	// TLS 1.3 0-RTT on a server: early data accepted, rejected by reason
+	// (replays included, as "replayed"), and replays caught.
+	EarlyDataAccepted int64            `json:"early_data_accepted"`
+	EarlyDataRejected map[string]int64 `json:"early_data_rejected"`
+	EarlyDataReplayed int64            `json:"early_data_replayed"`
 
 	// PostHandshakeAuths counts RequestClientCertificate exchanges that
 	// completed (TLS 1.2 renegotiation or TLS 1.3 post-handshake auth).
@@ -229,6 +240,7 @@ func (c *Counters) Snapshot() CounterSnapshot {
 		s.Refusals[string(r)] = n
 	}
 	c.mu.Unlock()
+	c.early.fill(&s)
 	return s
 }
 

@@ -185,6 +185,14 @@ func messageDetail(msg []byte) string {
 		return d
 	case wire.TypeNewSessionTicket:
 		return fmt.Sprintf("len=%d", len(msg)-4)
+	case wire.TypeEncryptedExtensions:
+		// early_data here means the server accepted 0-RTT (RFC 8446,
+		// Section 4.2.10).
+		var ee wire.EncryptedExtensions
+		if ee.Unmarshal(msg) != nil {
+			return ""
+		}
+		return "ext=" + extList(ee.Extensions)
 	}
 	return ""
 }

@@ -38,6 +38,7 @@ type connectOptions struct {
 	sessIn    string
 	sessFmt   string
 	send      string
+	early     string // --early-data: sent as TLS 1.3 0-RTT data when the session allows
 	trace     bool
 	json      bool
 	starttls  string    // "ftp": AUTH TLS first (RFC 4217), like s_client -starttls ftp
@@ -53,6 +54,7 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.sessIn, "sess-in", "", "offer the session in this file on the first connection (reprise's PEM or OpenSSL's SSL SESSION PARAMETERS)")
 	fs.StringVar(&o.sessFmt, "sess-format", sessFormatReprise, "--sess-out format: reprise, or openssl (for openssl s_client -sess_in)")
 	fs.StringVar(&o.send, "send", "", `send TEXT (\r, \n, \t escapes allowed), then print the reply`)
+	fs.StringVar(&o.early, "early-data", "", `send TEXT (escapes as --send) as TLS 1.3 early data on connections that resume a session allowing it (use with --reconnect); rejected early data is sent again after the handshake`)
 	fs.BoolVar(&o.trace, "trace", false, "print each connection's handshake messages to stderr")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per connection")
 	fs.StringVar(&o.starttls, "starttls", "", "protocol to upgrade first: ftp (explicit FTPS, AUTH TLS)")
@@ -159,6 +161,12 @@ func connectOnce(n int, addr string, cfg *reprise.Config, payload []byte, o conn
 	}
 	conn := reprise.Client(raw, cfg)
 	defer conn.Close()
+	early := unescape(o.early)
+	if len(early) > 0 {
+		if err := conn.SetEarlyData(early); err != nil {
+			return nil, err
+		}
+	}
 	if err := conn.HandshakeContext(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("conn %d: handshake did not finish within %v", n, handshakeTimeout)
@@ -176,6 +184,22 @@ func connectOnce(n int, addr string, cfg *reprise.Config, payload []byte, o conn
 		fmt.Fprintln(stdout, report.humanLine())
 	}
 
+	if len(early) > 0 && cs.EarlyData != reprise.EarlyDataAccepted {
+		// Not sent, or rejected: the request goes again, now in 1-RTT
+		// where it cannot be replayed (RFC 8446, Section 4.2.10 leaves
+		// this to the application).
+		payload = append(early, payload...)
+	} else if len(early) > 0 && len(payload) == 0 {
+		payload = nil
+		reply, err := readReply(conn)
+		if err != nil {
+			return nil, fmt.Errorf("conn %d: read: %w", n, err)
+		}
+		if !o.json {
+			writeReply(stdout, reply)
+		}
+		return conn.Session(), nil
+	}
 	if len(payload) > 0 {
 		if _, err := conn.Write(payload); err != nil {
 			return nil, fmt.Errorf("conn %d: write: %w", n, err)
@@ -185,15 +209,20 @@ func connectOnce(n int, addr string, cfg *reprise.Config, payload []byte, o conn
 			return nil, fmt.Errorf("conn %d: read: %w", n, err)
 		}
 		if !o.json {
-			stdout.Write(reply)
-			if len(reply) > 0 && reply[len(reply)-1] != '\n' {
-				fmt.Fprintln(stdout)
-			}
+			writeReply(stdout, reply)
 		}
 	} else if needSession && cs.Version == reprise.VersionTLS13 && conn.Session() == nil {
 		awaitTicket(conn)
 	}
 	return conn.Session(), nil
+}
+
+// writeReply prints a reply, ending it with a newline.
+func writeReply(stdout io.Writer, reply []byte) {
+	stdout.Write(reply)
+	if len(reply) > 0 && reply[len(reply)-1] != '\n' {
+		fmt.Fprintln(stdout)
+	}
 }
 
 // readReply reads until EOF or replyIdle without data. A timeout or the

@@ -161,7 +161,7 @@ func mustSucceed(t *testing.T, args ...string) result {
 }
 
 // jsonKeys is the contract's field order for a connection's JSON line.
-var jsonKeys = []string{"conn", "version", "cipher", "resumed", "resumption", "refused", "ems", "alpn", "server_name", "session_id", "handshake_ms"}
+var jsonKeys = []string{"conn", "version", "cipher", "resumed", "resumption", "refused", "ems", "alpn", "server_name", "session_id", "handshake_ms", "early_data"}
 
 // parseReports decodes JSON lines, checking that each has exactly the
 // contract's fields in the contract's order.

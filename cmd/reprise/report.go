@@ -27,6 +27,7 @@ type connReport struct {
 	ServerName  string  `json:"server_name"`
 	SessionID   string  `json:"session_id"`
 	HandshakeMS float64 `json:"handshake_ms"`
+	EarlyData   string  `json:"early_data"` // TLS 1.3 0-RTT: accepted, rejected or none
 }
 
 func newConnReport(n int, cs reprise.ConnectionState, took time.Duration) connReport {
@@ -46,6 +47,7 @@ func newConnReport(n int, cs reprise.ConnectionState, took time.Duration) connRe
 		ServerName:  cs.ServerName,
 		SessionID:   hex.EncodeToString(cs.SessionID),
 		HandshakeMS: math.Round(float64(took.Microseconds())/10) / 100,
+		EarlyData:   cs.EarlyData.String(),
 	}
 }
 
@@ -69,6 +71,9 @@ func (r connReport) humanLine() string {
 	}
 	if r.ALPN != "" {
 		fmt.Fprintf(&b, " alpn=%s", r.ALPN)
+	}
+	if r.EarlyData != "" && r.EarlyData != "none" {
+		fmt.Fprintf(&b, " early_data=%s", r.EarlyData)
 	}
 	fmt.Fprintf(&b, " %.1fms", r.HandshakeMS)
 	return b.String()

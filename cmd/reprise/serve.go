@@ -59,6 +59,8 @@ type serveOptions struct {
 	clientCA         string
 	www, echo, json  bool
 	metrics          string
+	earlyData        string // --early-data on|off
+	antiReplay       string // --anti-replay memory|store
 	clientAuthPath   string // clientauth.go
 }
 
@@ -82,6 +84,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.www, "www", false, "answer HTTP requests with a page describing the connection (the default)")
 	fs.BoolVar(&o.echo, "echo", false, "echo received bytes back")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
+	fs.StringVar(&o.earlyData, "early-data", "off", "TLS 1.3 0-RTT early data: on (up to 16 KiB per connection) or off; replayable, so --echo returns it only as early data")
+	fs.StringVar(&o.antiReplay, "anti-replay", "memory", "with --early-data on: memory (a strike register in this process, or with --tickets single-use the tickets themselves) or store (a strike register in the --store Redis, shared by the fleet)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line per finished handshake on stdout (status lines then go to stderr)")
 	fs.StringVar(&o.clientAuthPath, "client-auth-path", "", "ask for a client certificate (TLS 1.2 renegotiation, TLS 1.3 post-handshake auth) before serving paths with this prefix; 403 without one")
 	pos, err := parseFlags(fs, args, stdout)
@@ -235,6 +239,10 @@ func (o *serveOptions) config() (*reprise.Config, func(), error) {
 		return nil, closeKeyLog, err
 	}
 	cfg.SessionStore = store
+	if err := o.applyEarlyData(cfg); err != nil {
+		closeStore()
+		return nil, closeKeyLog, err
+	}
 	closeOthers := closeKeyLog
 	closeKeyLog = func() { closeStore(); closeOthers() }
 	var pool *x509.CertPool
@@ -444,9 +452,12 @@ func (s *server) handle(n int, raw net.Conn) {
 	start := time.Now()
 	conn := reprise.Server(raw, s.cfg)
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
-	err := conn.HandshakeContext(ctx)
-	cancel()
+	early, err := s.readEarlyData(conn)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+		err = conn.HandshakeContext(ctx)
+		cancel()
+	}
 	if errors.Is(err, reprise.ErrClientSpokeHTTP) {
 		s.logf("conn %d from %v: client spoke HTTP to a TLS port", n, raw.RemoteAddr())
 		return
@@ -463,8 +474,17 @@ func (s *server) handle(n int, raw net.Conn) {
 		s.outMu.Unlock()
 	}
 	if s.opts.echo {
+		if len(early) > 0 {
+			conn.SetWriteDeadline(time.Now().Add(echoIdle))
+			if _, err := conn.Write(early); err != nil {
+				return
+			}
+		}
 		s.echo(conn)
 		return
+	}
+	if len(early) > 0 {
+		s.logf("conn %d: %d bytes of early data not served: --www answers requests sent after the handshake only", n, len(early))
 	}
 	s.www.ServeConn(conn)
 }

@@ -33,6 +33,9 @@ func (hc *HalfConn) SetCipher(c Cipher) {
 	hc.seq = 0
 }
 
+// Cipher returns the keys in use, nil for plaintext.
+func (hc *HalfConn) Cipher() Cipher { return hc.cipher }
+
 // Encrypted reports whether records in this direction are protected.
 func (hc *HalfConn) Encrypted() bool { return hc.cipher != nil }
 
