@@ -120,6 +120,7 @@ func (hs *clientHello) build() error {
 	h.SupportedGroups = curvesToUint16(cfg.curves(offer13))
 	if offer13 {
 		h.EarlyData = cfg.testOfferEarlyData // tests only: we send no 0-RTT data
+		h.PostHandshakeAuth = cfg.offersPostHandshakeAuth()
 		h.SupportedVersions = []uint16{VersionTLS13}
 		if offer12 {
 			h.SupportedVersions = append(h.SupportedVersions, VersionTLS12)

@@ -28,6 +28,7 @@ type client12 struct {
 	ticket     []byte // a NewSessionTicket's ticket, if one came
 	ticketHint uint32
 	gotTicket  bool
+	renego     bool // a renegotiation the server asked for (renegotiate12.go)
 
 	// masterPRF is keyed with master once, for the key block and both
 	// Finished messages; prf makes it.
@@ -62,7 +63,12 @@ func (hs *client12) processServerHello() error {
 	}
 	// RFC 5746, Section 3.4: on the initial handshake the server's
 	// renegotiation_info must be empty.
-	if sh.SecureRenegotiationSupported && len(sh.SecureRenegotiation) != 0 {
+	// Section 3.5 for a renegotiation.
+	if hs.renego {
+		if err := hs.checkRenegotiationInfo(); err != nil {
+			return err
+		}
+	} else if sh.SecureRenegotiationSupported && len(sh.SecureRenegotiation) != 0 {
 		return peerError(alert.HandshakeFailure, "server's renegotiation_info is not empty")
 	}
 	c.state.SecureRenegotiation = sh.SecureRenegotiationSupported
@@ -359,7 +365,11 @@ func (hs *client12) readChangeCipherSpecAndFinished() error {
 		return err
 	}
 	c.noteFinished12(fin.VerifyData)
-	return checkFinished(fin.VerifyData, want)
+	if err := checkFinished(fin.VerifyData, want); err != nil {
+		return err
+	}
+	c.keepVerifyData(false, want)
+	return nil
 }
 
 func (hs *client12) sendChangeCipherSpecAndFinished() error {
@@ -370,6 +380,7 @@ func (hs *client12) sendChangeCipherSpecAndFinished() error {
 	c.activateWriteKeys()
 	verify := hs.prf().Finished(true, hs.t.Sum())
 	c.noteFinished12(verify)
+	c.keepVerifyData(true, verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
 	return err
 }

@@ -630,6 +630,7 @@ func (hs *client13) sendClientFlight() error {
 		certs:            c.state.PeerCertificates,
 		verified:         hs.peerVerified,
 	}
+	hs.keepForPostHandshakeAuth()
 	return nil
 }
 

@@ -333,6 +333,22 @@ type Config struct {
 	// DisableSessionOffer makes a client offer no session at all.
 	DisableSessionOffer bool
 
+	// Asking for a client certificate after the handshake
+	// (Conn.RequestClientCertificate; renegotiate12.go).
+
+	// Renegotiation says whether a TLS 1.2 client answers a server's
+	// HelloRequest with a new handshake (RFC 5246, Section 7.4.1.1):
+	// never (the default, answered with a no_renegotiation warning), once
+	// per connection, or freely. Only secure renegotiation (RFC 5746) is
+	// ever made.
+	Renegotiation RenegotiationSupport
+	// ResumeOnRenegotiation lets a TLS 1.2 server resume a session during
+	// a renegotiation it asked for. Off by default, as with OpenSSL's
+	// SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION (seed 002): the point
+	// of renegotiating is to see a certificate, and a resumption shows
+	// only the old one. A refused offer records "renegotiation".
+	ResumeOnRenegotiation bool
+
 	// diagnostics are internal/diag's switches, for `reprise probe`;
 	// zero in every Config made outside this module.
 	diagnostics diag.ClientKnobs
@@ -346,6 +362,12 @@ type Config struct {
 	// testOfferEarlyData, in tests only, makes a client's first
 	// ClientHello carry early_data, as a client sending 0-RTT data does.
 	testOfferEarlyData bool
+	// testOfferSessionOnRenegotiation, in tests only, makes a TLS 1.2
+	// client offer its current session in a renegotiation ClientHello.
+	testOfferSessionOnRenegotiation bool
+	// testForcePostHandshakeAuth, in tests only, makes a client offer
+	// post_handshake_auth without a certificate to give.
+	testForcePostHandshakeAuth bool
 }
 
 // EMSPolicy is how a Config treats RFC 7627 extended master secret.

@@ -140,6 +140,10 @@ type Conn struct {
 	// early is the TLS 1.3 0-RTT state (earlydata_read.go); nil when
 	// early data is neither sent nor read.
 	early *earlyState
+
+	// reneg is asking for a client certificate after the handshake
+	// (renegotiate12.go, posthandshake13.go).
+	reneg renegState
 }
 
 // Client returns a client-side TLS connection over conn. config must have
@@ -423,6 +427,9 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 		if len(c.hand) > 0 {
 			return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "application data inside a handshake message"))
 		}
+		if c.reneg.inExchange.Load() {
+			return typ, false, c.bufferAppDataInExchangeLocked(data)
+		}
 		c.input = data
 	default:
 		return typ, false, c.setReadErr(peerError(alert.UnexpectedMessage, "record of unknown type %d", typ))
@@ -548,6 +555,11 @@ func (c *Conn) handleAlert(data []byte) error {
 	// user_canceled is fatal, whatever its level says.
 	warning := level == 1 && (c.vers != VersionTLS13 || desc == alert.UserCanceled)
 	if warning {
+		if c.handshakeDone.Load() && desc == alert.NoRenegotiation {
+			if err := c.noRenegotiationReceived(); err != nil {
+				return err
+			}
+		}
 		if c.handshakeDone.Load() {
 			// After the handshake warnings share the bound on records
 			// that bring Read no data, however they are interleaved.
@@ -574,6 +586,9 @@ func (c *Conn) readHandshakeMsg() ([]byte, error) {
 	c.inMu.Lock()
 	defer c.inMu.Unlock()
 	for {
+		if c.reneg.peerRefused.Load() && c.reneg.helloRequested.Load() {
+			return nil, errPeerRefusedRenegotiation
+		}
 		if typ, n, ok := wire.ParseHeader(c.hand); ok {
 			if err := c.checkMessageLen(typ, n); err != nil {
 				return nil, c.setReadErr(err)
@@ -607,6 +622,9 @@ func (c *Conn) readHandshakeMsg() ([]byte, error) {
 			}
 			return nil, c.setReadErr(peerError(alert.UnexpectedMessage, "unexpected change_cipher_spec"))
 		case record.ApplicationData:
+			if c.reneg.inExchange.Load() {
+				continue // kept for Read (bufferAppDataInExchangeLocked)
+			}
 			return nil, c.setReadErr(peerError(alert.UnexpectedMessage, "unexpected application data"))
 		}
 	}
@@ -630,6 +648,9 @@ func (c *Conn) readChangeCipherSpec() error {
 			c.traceCCS(false)
 			return nil
 		case record.ApplicationData:
+			if c.reneg.inExchange.Load() {
+				continue // kept for Read (bufferAppDataInExchangeLocked)
+			}
 			return c.setReadErr(peerError(alert.UnexpectedMessage, "application data where change_cipher_spec was expected"))
 		}
 	}
@@ -768,7 +789,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if err := c.Handshake(); err != nil {
 		return 0, err
 	}
-	c.outMu.Lock()
+	c.lockOutForWrite() // waits out a renegotiation or PHA (renegotiate12.go)
 	defer c.outMu.Unlock()
 	if f := c.fatal.Load(); f != nil {
 		return 0, f
@@ -805,8 +826,10 @@ func (c *Conn) Write(b []byte) (int, error) {
 }
 
 // Read reads application data, running the handshake first if needed.
-// Post-handshake messages (TLS 1.3 tickets and key updates; TLS 1.2
-// renegotiation requests, which are refused) are handled on the way.
+// Post-handshake messages (TLS 1.3 tickets, key updates and
+// CertificateRequests; TLS 1.2 HelloRequests, answered as
+// Config.Renegotiation says, and client renegotiations, refused) are
+// handled on the way; while RequestClientCertificate runs, Read waits.
 func (c *Conn) Read(b []byte) (int, error) {
 	if err := c.Handshake(); err != nil {
 		return 0, err
@@ -817,7 +840,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 	c.inMu.Lock()
 	defer c.inMu.Unlock()
 	for len(c.input) == 0 {
-		if err := c.readPostHandshakeRecordLocked(); err != nil {
+		if err := c.readPostHandshakeStepLocked(); err != nil {
 			return 0, c.fail(err)
 		}
 	}
@@ -836,7 +859,11 @@ func (c *Conn) readPostHandshakeRecordLocked() error {
 	}
 	switch typ {
 	case record.Handshake:
-		return c.setReadErr(c.handlePostHandshakeLocked())
+		err := c.handlePostHandshakeLocked()
+		if errors.Is(err, errYieldToExchange) || errors.Is(err, errClientRenegotiate) {
+			return err
+		}
+		return c.setReadErr(err)
 	case record.ChangeCipherSpec:
 		// RFC 8446, Section 5: a change_cipher_spec after the handshake
 		// is unexpected_message; TLS 1.2 has no renegotiation here.
@@ -873,6 +900,9 @@ func (c *Conn) handlePostHandshakeLocked() error {
 		if len(c.hand) < 4+n {
 			return nil
 		}
+		if c.leaveForExchangeLocked() {
+			return errYieldToExchange
+		}
 		msg := c.hand[:4+n]
 		c.hand = c.hand[4+n:]
 		c.traceMessage(false, msg)
@@ -882,19 +912,23 @@ func (c *Conn) handlePostHandshakeLocked() error {
 			}
 			continue
 		}
-		// RFC 5746, Section 4.2 and 4.4: we never renegotiate. A client
-		// answers HelloRequest, and a server a ClientHello, with a
-		// no_renegotiation warning and carries on.
+		// RFC 5746, Sections 4.2 and 4.4: a server never renegotiates
+		// at the client's request, and a client only when the server
+		// asks and Config.Renegotiation allows it (renegotiate12.go).
+		// Refusals are a no_renegotiation warning, and the connection
+		// carries on.
 		switch {
-		case c.isClient && msg[0] == wire.TypeHelloRequest && n == 0,
-			!c.isClient && msg[0] == wire.TypeClientHello:
+		case c.isClient && msg[0] == wire.TypeHelloRequest && n == 0 && c.answersHelloRequest():
+			// A renegotiation the server asked for, which Config allows
+			// (renegotiate12.go): one handshake per HelloRequest, and
+			// HelloRequests share the bound below.
 			if err := c.countRecordWithoutData("renegotiation requests"); err != nil {
 				return err
 			}
-			c.outMu.Lock()
-			err := c.sendWarningLocked(alert.NoRenegotiation)
-			c.outMu.Unlock()
-			if err != nil {
+			return errClientRenegotiate
+		case c.isClient && msg[0] == wire.TypeHelloRequest && n == 0,
+			!c.isClient && msg[0] == wire.TypeClientHello:
+			if err := c.refuseRenegotiationLocked(); err != nil {
 				return err
 			}
 		default:

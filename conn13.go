@@ -39,6 +39,10 @@ type post13State struct {
 	certs            []*x509.Certificate // peerCerts parsed
 	verified         bool                // the chain was verified
 
+	// pha is post-handshake authentication's state (posthandshake13.go);
+	// nil unless the client offered post_handshake_auth.
+	pha *pha13
+
 	mu       sync.Mutex
 	sessions []*Session // built from received tickets, oldest first
 	unused   []*Session // those not yet handed out by TakeSession, oldest first
@@ -130,7 +134,8 @@ func (c *Conn) setWriteSecret13(suite *cipherSuite, secret []byte) error {
 // handlePostHandshake13 handles one handshake message received after a TLS
 // 1.3 handshake. It is called with c.inMu held. RFC 8446, Section 4.6 allows
 // only NewSessionTicket (to a client), KeyUpdate, and CertificateRequest
-// after post_handshake_auth, which we never offer.
+// (to a client that offered post_handshake_auth; posthandshake13.go). A
+// server's RequestClientCertificate reads the client's answer itself.
 func (c *Conn) handlePostHandshake13(msg []byte) error {
 	switch msg[0] {
 	case wire.TypeNewSessionTicket:
@@ -140,6 +145,10 @@ func (c *Conn) handlePostHandshake13(msg []byte) error {
 		return c.handleNewSessionTicket13(msg)
 	case wire.TypeKeyUpdate:
 		return c.handleKeyUpdate13(msg)
+	case wire.TypeCertificateRequest:
+		if c.isClient {
+			return c.answerCertificateRequest13(msg)
+		}
 	}
 	return peerError(alert.UnexpectedMessage, "unexpected %s after the TLS 1.3 handshake", msgName(msg[0]))
 }

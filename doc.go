@@ -35,6 +35,19 @@
 // offered to a connection that verifies ("certificate-invalid"), since a
 // resumed server proves nothing about its certificate.
 //
+// # Asking for a client certificate after the handshake
+//
+// A server that lets anyone connect can ask for a certificate only when a
+// request needs one (seed 002's per-directory client authentication):
+// Conn.RequestClientCertificate renegotiates in TLS 1.2 (RFC 5746 secure
+// renegotiation only, never resuming unless Config.ResumeOnRenegotiation)
+// and sends a post-handshake CertificateRequest in TLS 1.3 (RFC 8446,
+// Section 4.6.2). A client answers a HelloRequest as Config.Renegotiation
+// allows, and then holds the new session; it offers post-handshake
+// authentication when it has a certificate. Client-initiated
+// renegotiation is always refused, and counted (renegotiate12.go,
+// posthandshake13.go).
+//
 // # Handing a session to another connection (FTPS)
 //
 // FTPS servers such as vsftpd (require_ssl_reuse=YES, its default) accept a

@@ -33,6 +33,7 @@ type server12 struct {
 	sendTicket   bool     // a NewSessionTicket follows ServerHello's flight
 	cacheable    bool     // the new session may be cached and ticketed
 	peerChain    [][]byte // client certificate chain
+	renego       bool     // a renegotiation we asked for (renegotiate12.go)
 
 	// masterPRF is keyed with master once, for the key block and both
 	// Finished messages; prf makes it.
@@ -41,12 +42,16 @@ type server12 struct {
 
 func (hs *server12) run(helloMsg []byte) error {
 	c := hs.c
-	hs.t = newTranscript(c.config.clientAuth().requests())
+	hs.t = newTranscript(hs.requestsClientCert())
 	hs.t.add(helloMsg)
 	if err := hs.processClientHello(); err != nil {
 		return err
 	}
-	decision, err := hs.decideResumption(hs.ctx)
+	decision := resumeDecision{refused: RefusedRenegotiation}
+	var err error
+	if !hs.refusesResumptionOnRenegotiation() {
+		decision, err = hs.decideResumption(hs.ctx)
+	}
 	c.recordDecision(hs.ctx, decision)
 	if err != nil {
 		return err
@@ -68,14 +73,19 @@ func (hs *server12) processClientHello() error {
 		return peerError(alert.IllegalParameter, "client does not offer null compression")
 	}
 	// RFC 5746, Section 3.6: on an initial handshake the extension must
-	// be empty; the SCSV counts as the empty extension.
-	if h.SecureRenegotiationSupported {
+	// be empty; the SCSV counts as the empty extension. Section 3.7 for a
+	// renegotiation.
+	if hs.renego {
+		if err := hs.checkRenegotiationInfo(); err != nil {
+			return err
+		}
+	} else if h.SecureRenegotiationSupported {
 		if len(h.SecureRenegotiation) != 0 {
 			return peerError(alert.HandshakeFailure, "initial handshake carries renegotiation_info data")
 		}
 		hs.secureReneg = true
 	}
-	if slices.Contains(h.CipherSuites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV) {
+	if !hs.renego && slices.Contains(h.CipherSuites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV) {
 		hs.secureReneg = true
 	}
 	c.state.SecureRenegotiation = hs.secureReneg
@@ -99,7 +109,9 @@ func (hs *server12) processClientHello() error {
 	if _, err := readFull(c.config.rand(), hs.serverRandom); err != nil {
 		return err
 	}
-	if c.config.supportsVersion(VersionTLS13) {
+	// The downgrade sentinel belongs to the first handshake, which
+	// settled the version; a renegotiation cannot change it.
+	if c.config.supportsVersion(VersionTLS13) && !hs.renego {
 		copy(hs.serverRandom[24:], downgradeTLS12)
 	}
 	hs.cacheable = c.config.AllowNewSession == nil || c.config.AllowNewSession(c.clientHelloInfo(hs.ctx, h))
@@ -171,7 +183,7 @@ func (hs *server12) runFull() error {
 	if err != nil {
 		return err
 	}
-	if c.config.clientAuth().requests() {
+	if hs.requestsClientCert() {
 		if err := hs.sendCertificateRequest(); err != nil {
 			return err
 		}
@@ -183,7 +195,7 @@ func (hs *server12) runFull() error {
 		return err
 	}
 
-	if c.config.clientAuth().requests() {
+	if hs.requestsClientCert() {
 		if err := hs.readClientCertificate(); err != nil {
 			return err
 		}
@@ -305,6 +317,7 @@ func (hs *server12) sendServerHello() error {
 		SessionID:                    hs.sessionID,
 		CipherSuite:                  hs.suite.id,
 		SecureRenegotiationSupported: hs.secureReneg,
+		SecureRenegotiation:          hs.renegotiationInfo(),
 		ExtendedMasterSecret:         hs.ems,
 		EncryptThenMAC:               hs.etm,
 		TicketSupported:              hs.sendTicket,
@@ -375,7 +388,7 @@ func (hs *server12) readClientCertificate() error {
 		return peerError(alert.HandshakeFailure, "client sent no certificate, and one is required")
 	}
 	hs.peerChain = cert.Certificates
-	return c.verifyPeerChain(cert.Certificates, c.config.clientAuth().verifies())
+	return c.verifyPeerChain(cert.Certificates, hs.verifiesClientCert())
 }
 
 func (hs *server12) readClientKeyExchange(kx keyExchange) error {
@@ -440,7 +453,11 @@ func (hs *server12) readChangeCipherSpecAndFinished() error {
 		return err
 	}
 	c.noteFinished12(fin.VerifyData)
-	return checkFinished(fin.VerifyData, want)
+	if err := checkFinished(fin.VerifyData, want); err != nil {
+		return err
+	}
+	c.keepVerifyData(true, want)
+	return nil
 }
 
 func (hs *server12) sendChangeCipherSpecAndFinished() error {
@@ -451,6 +468,7 @@ func (hs *server12) sendChangeCipherSpecAndFinished() error {
 	c.activateWriteKeys()
 	verify := hs.prf().Finished(false, hs.t.Sum())
 	c.noteFinished12(verify)
+	c.keepVerifyData(false, verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
 	return err
 }
@@ -469,7 +487,7 @@ func (hs *server12) newSession() *Session {
 		secret:      hs.master,
 		ems:         hs.ems,
 		etm:         hs.etm,
-		verified:    len(hs.peerChain) > 0 && c.config.clientAuth().verifies(),
+		verified:    len(hs.peerChain) > 0 && hs.verifiesClientCert(),
 		id:          hs.sessionID,
 		idContext:   c.config.SessionIDContext,
 		created:     c.config.time(),

@@ -53,6 +53,7 @@ type server13 struct {
 	// (client_early_traffic_secret); see earlydata.go.
 	earlyAccepted bool
 	earlyTraffic  []byte
+	phaRounds     uint32 // post-handshake authentications completed (posthandshake13.go)
 }
 
 func newServer13(ctx context.Context, c *Conn, hello *wire.ClientHello, raw []byte) *server13 {
@@ -612,15 +613,17 @@ func (hs *server13) sendNewSessionTickets() error {
 		// material first authenticated by a certificate: tickets from a
 		// resumption expire with the original session.
 		lifetime = min(lifetime, s.created.Add(s.lifetime).Sub(now))
-		peerCerts, verified = s.peerCerts, s.verified
-		certs, _ = s.PeerCertificates()
+		if hs.phaRounds == 0 { // else the identity post-handshake auth just learned
+			peerCerts, verified = s.peerCerts, s.verified
+			certs, _ = s.PeerCertificates()
+		}
 	}
 	if lifetime < time.Second {
 		return nil
 	}
 	resumptionSecret := hs.master.ResumptionMasterSecret(hs.t.Sum())
 	for i := range n {
-		nonce := []byte{byte(i)}
+		nonce := hs.ticketNonce(i)
 		var ageAdd [4]byte
 		if _, err := readFull(cfg.rand(), ageAdd[:]); err != nil {
 			return err
@@ -699,6 +702,7 @@ func (hs *server13) mintTicket(s *Session) ([]byte, bool) {
 // finish records the outcome in the connection state.
 func (hs *server13) finish() error {
 	c := hs.c
+	hs.keepForPostHandshakeAuth()
 	c.state.ExtendedMasterSecret = true // RFC 8446, Section 7.1 binds every secret to the transcript
 	c.state.NegotiatedProtocol = hs.alpn
 	c.state.CipherSuite = hs.suite.id

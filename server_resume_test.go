@@ -48,8 +48,6 @@ func (s *mapStore) Delete(_ context.Context, id []byte) error {
 	return nil
 }
 
-func (s *mapStore) len() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.m) }
-
 // TestRemoveSessionCustomStore: an expired session found in a custom
 // SessionStore is deleted from it and handed to OnRemoveSession. (The
 // callback once looked the session up again after deleting it, and so

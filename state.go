@@ -167,6 +167,10 @@ type Counters struct {
 	ticketsOpened, ticketsOpenedStale                             atomic.Int64
 	storeErrors, storeTimeouts                                    atomic.Int64
 	early                                                         earlyCounters
+	// Asking for client certificates after the handshake: exchanges
+	// completed, and TLS 1.2 renegotiations refused (client-initiated on
+	// a server; HelloRequests a client does not answer).
+	postHandshakeAuths, renegotiationsRefused atomic.Int64
 
 	mu       sync.Mutex
 	refusals map[Refusal]int64
@@ -209,6 +213,13 @@ type CounterSnapshot struct {
 	EarlyDataAccepted int64            `json:"early_data_accepted"`
 	EarlyDataRejected map[string]int64 `json:"early_data_rejected"`
 	EarlyDataReplayed int64            `json:"early_data_replayed"`
+
+	// PostHandshakeAuths counts RequestClientCertificate exchanges that
+	// completed (TLS 1.2 renegotiation or TLS 1.3 post-handshake auth).
+	PostHandshakeAuths int64 `json:"post_handshake_auths"`
+	// RenegotiationsRefused counts TLS 1.2 renegotiations refused with a
+	// no_renegotiation warning (RFC 5746, Sections 4.2 and 4.4).
+	RenegotiationsRefused int64 `json:"renegotiations_refused"`
 }
 
 // Snapshot copies the counters.
@@ -221,6 +232,7 @@ func (c *Counters) Snapshot() CounterSnapshot {
 		TicketResumed: c.ticketResumed.Load(), PSKResumed: c.pskResumed.Load(),
 		TicketsOpened: c.ticketsOpened.Load(), TicketsStale: c.ticketsOpenedStale.Load(),
 		StoreErrors: c.storeErrors.Load(), StoreTimeouts: c.storeTimeouts.Load(),
+		PostHandshakeAuths: c.postHandshakeAuths.Load(), RenegotiationsRefused: c.renegotiationsRefused.Load(),
 		Refusals: map[string]int64{},
 	}
 	c.mu.Lock()

@@ -103,6 +103,8 @@ var (
 	descConnectGood  = prometheus.NewDesc("reprise_client_handshakes_completed_total", "Client handshakes completed (connect_good).", nil, nil)
 	descConnectRes   = prometheus.NewDesc("reprise_client_resumptions_total", "Client handshakes that resumed (connect_resumed).", nil, nil)
 	descEarly        = prometheus.NewDesc("reprise_early_data_total", "TLS 1.3 0-RTT early data offered to the server, by outcome: accepted, or the reason it was rejected (replayed: the anti-replay register had seen the ClientHello).", []string{"outcome"}, nil)
+	descPHA          = prometheus.NewDesc("reprise_post_handshake_auths_total", "Client certificates asked for after the handshake and answered (TLS 1.2 renegotiation, TLS 1.3 post-handshake auth).", nil, nil)
+	descRenegRefused = prometheus.NewDesc("reprise_renegotiations_refused_total", "TLS 1.2 renegotiations refused with a no_renegotiation warning (client-initiated on a server).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
@@ -111,7 +113,8 @@ func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	m.failures.Describe(ch)
 	m.latency.Describe(ch)
 	for _, d := range []*prometheus.Desc{descAccept, descAcceptGood, descHits, descResumedBy, descMisses, descTimeouts,
-		descCacheFull, descCallbackHits, descRefusals, descStore, descIssued, descOpened, descConnect, descConnectGood, descConnectRes, descEarly} {
+		descCacheFull, descCallbackHits, descRefusals, descStore, descIssued, descOpened, descConnect, descConnectGood, descConnectRes, descEarly,
+		descPHA, descRenegRefused} {
 		ch <- d
 	}
 }
@@ -150,6 +153,8 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range s.EarlyDataRejected {
 		counter(descEarly, n, reason)
 	}
+	counter(descPHA, s.PostHandshakeAuths)
+	counter(descRenegRefused, s.RenegotiationsRefused)
 }
 
 // Handler serves the Collector alone (with Go runtime and process metrics)

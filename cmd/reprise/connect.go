@@ -89,6 +89,10 @@ func runConnect(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.ClientSessionCache = reprise.NewLRUClientSessionCache(0)
+	// Answer a server that asks for our certificate after the handshake
+	// by renegotiating (TLS 1.2; TLS 1.3 post-handshake auth is offered
+	// whenever --cert is given).
+	cfg.Renegotiation = reprise.RenegotiateOnceAsClient
 	if o.trace {
 		var mu sync.Mutex
 		cfg.Tracer = func(ev reprise.TraceEvent) {

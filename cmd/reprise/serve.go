@@ -61,6 +61,7 @@ type serveOptions struct {
 	metrics          string
 	earlyData        string // --early-data on|off
 	antiReplay       string // --anti-replay memory|store
+	clientAuthPath   string // clientauth.go
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -86,6 +87,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.earlyData, "early-data", "off", "TLS 1.3 0-RTT early data: on (up to 16 KiB per connection) or off; replayable, so --echo returns it only as early data")
 	fs.StringVar(&o.antiReplay, "anti-replay", "memory", "with --early-data on: memory (a strike register in this process, or with --tickets single-use the tickets themselves) or store (a strike register in the --store Redis, shared by the fleet)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON line per finished handshake on stdout (status lines then go to stderr)")
+	fs.StringVar(&o.clientAuthPath, "client-auth-path", "", "ask for a client certificate (TLS 1.2 renegotiation, TLS 1.3 post-handshake auth) before serving paths with this prefix; 403 without one")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -552,6 +554,9 @@ func (s *server) echo(conn *reprise.Conn) {
 // (s_client -reconnect does) is fine.
 func (s *server) newWWW() *reprisehttp.Server {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.serveClientAuthPath(w, r) {
+			return
+		}
 		cs, _ := reprisehttp.ConnectionState(r)
 		body := statusPage(cs, s.cfg.Counters().Snapshot())
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -617,6 +622,8 @@ func statusPage(cs reprise.ConnectionState, c reprise.CounterSnapshot) string {
 		{"ticket_resumed", c.TicketResumed}, {"psk_resumed", c.PSKResumed},
 		{"store_errors", c.StoreErrors},
 		{"store_timeouts", c.StoreTimeouts},
+		{"post_handshake_auths", c.PostHandshakeAuths},
+		{"renegotiations_refused", c.RenegotiationsRefused},
 	} {
 		fmt.Fprintf(&b, "  %-16s %d\n", row.name, row.value)
 	}

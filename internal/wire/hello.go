@@ -59,8 +59,11 @@ type ClientHello struct {
 	PSKModes                     []uint8
 	EarlyData                    bool
 	Cookie                       []byte
-	PSKIdentities                []PSKIdentity
-	PSKBinders                   [][]byte
+	// PostHandshakeAuth reports the empty post_handshake_auth extension
+	// (RFC 8446, Section 4.2.6).
+	PostHandshakeAuth bool
+	PSKIdentities     []PSKIdentity
+	PSKBinders        [][]byte
 
 	// Extensions lists every extension type in the order received, including
 	// ones this package does not understand, for traces and for the
@@ -357,6 +360,9 @@ func (m *ClientHello) marshalExtensions() ([]byte, error) {
 	if m.EarlyData {
 		helloAddExtension(b, ExtEarlyData, func(*cryptobyte.Builder) {})
 	}
+	if m.PostHandshakeAuth {
+		helloAddExtension(b, ExtPostHandshakeAuth, func(*cryptobyte.Builder) {})
+	}
 	if len(m.Cookie) > 0 {
 		helloAddExtension(b, ExtCookie, func(b *cryptobyte.Builder) {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Cookie) })
@@ -594,6 +600,11 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 			return false
 		}
 		m.Cookie = bytes.Clone(cookie)
+	case ExtPostHandshakeAuth:
+		// RFC 8446, Section 4.2.6: "The "extension_data" field of the
+		// "post_handshake_auth" extension is zero length."
+		m.PostHandshakeAuth = true
+		return data.Empty()
 	case ExtPreSharedKey:
 		return m.unmarshalPreSharedKey(data)
 	}

@@ -107,6 +107,7 @@ func richClientHello() *ClientHello {
 		PSKModes:                     []uint8{PSKModeDHE},
 		EarlyData:                    true,
 		Cookie:                       helloBytes(40, 0xc0),
+		PostHandshakeAuth:            true,
 		PSKIdentities:                []PSKIdentity{{Identity: helloBytes(50, 1), ObfuscatedTicketAge: 0xdeadbeef}, {Identity: []byte{2}, ObfuscatedTicketAge: 7}},
 		PSKBinders:                   [][]byte{helloBytes(32, 0xb1), helloBytes(48, 0xb2)},
 	}
@@ -286,6 +287,7 @@ func (*ClientHello) Generate(r *rand.Rand, size int) reflect.Value {
 	m.PSKModes = randBytes(0, 2)
 	m.EarlyData = maybe()
 	m.Cookie = randBytes(0, 50)
+	m.PostHandshakeAuth = maybe()
 	if maybe() {
 		// Counts may differ: that is the handshake's to reject, not the wire's.
 		for range 1 + r.Intn(3) {
@@ -697,6 +699,7 @@ func TestClientHelloMalformed(t *testing.T) {
 		{"key_share trailing", helloCHWith(helloExt(ExtKeyShare, helloCat(helloU16Vec(), []byte{0}))), dec, "ClientHello.key_share"},
 		{"psk_key_exchange_modes empty", helloCHWith(helloExt(ExtPSKKeyExchangeModes, helloU8Vec())), dec, "ClientHello.psk_key_exchange_modes"},
 		{"early_data not empty", helloCHWith(helloExt(ExtEarlyData, []byte{0})), dec, "ClientHello.early_data"},
+		{"post_handshake_auth not empty", helloCHWith(helloExt(ExtPostHandshakeAuth, []byte{0})), dec, "ClientHello.post_handshake_auth"},
 		{"cookie empty", helloCHWith(helloExt(ExtCookie, helloU16Vec())), dec, "ClientHello.cookie"},
 		{"cookie trailing", helloCHWith(helloExt(ExtCookie, helloCat(helloU16Vec(1), []byte{1}))), dec, "ClientHello.cookie"},
 		{"psk no identities", helloCHWith(helloExt(ExtPreSharedKey, helloCat(helloU16Vec(), helloU16Vec(helloU8Vec(helloBytes(32, 7)...)...)))), dec, "ClientHello.pre_shared_key"},

@@ -57,6 +57,7 @@ const (
 	ExtCookie                  uint16 = 44     // RFC 8446
 	ExtPSKKeyExchangeModes     uint16 = 45     // RFC 8446
 	ExtCertificateAuthorities  uint16 = 47     // RFC 8446
+	ExtPostHandshakeAuth       uint16 = 49     // RFC 8446
 	ExtSignatureAlgorithmsCert uint16 = 50     // RFC 8446
 	ExtKeyShare                uint16 = 51     // RFC 8446
 	ExtRenegotiationInfo       uint16 = 0xff01 // RFC 5746
@@ -138,6 +139,8 @@ func ExtensionName(typ uint16) string {
 		return "psk_key_exchange_modes"
 	case ExtCertificateAuthorities:
 		return "certificate_authorities"
+	case ExtPostHandshakeAuth:
+		return "post_handshake_auth"
 	case ExtSignatureAlgorithmsCert:
 		return "signature_algorithms_cert"
 	case ExtKeyShare:

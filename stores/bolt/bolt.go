@@ -281,7 +281,7 @@ func (s *Store) sweepTx(tx *bbolt.Tx, now int64, evict int) (int, error) {
 	b, e := tx.Bucket(sessionsBucket), tx.Bucket(expiryBucket)
 	var doomed [][]byte
 	c := e.Cursor()
-	for k, _ := c.First(); k != nil && len(k) >= 8; k, _ = c.Next() {
+	for k, _ := c.First(); len(k) >= 8; k, _ = c.Next() {
 		if int64(binary.BigEndian.Uint64(k[:8])) > now && len(doomed) >= evict {
 			break
 		}
