@@ -494,34 +494,22 @@ func (hs *client13) readEncryptedExtensions() error {
 // Certificate (Section 4.4.2), and verifies the chain.
 func (hs *client13) readCertificateRequestAndCertificate() error {
 	c := hs.c
-	msg, err := c.readHandshakeMsg()
+	req, cert := new(wire.CertificateRequest13), new(wire.Certificate13)
+	gotReq, _, err := c.readOptionalMsg(hs.t, wire.TypeCertificateRequest, req, wire.TypeCertificate, cert)
 	if err != nil {
 		return err
 	}
-	if msg[0] == wire.TypeCertificateRequest {
-		req := new(wire.CertificateRequest13)
-		if err := req.Unmarshal(msg); err != nil {
-			return err
-		}
+	if gotReq {
 		// Section 4.3.2: "this field SHALL be zero length unless used for
 		// the post-handshake authentication exchanges".
 		if len(req.RequestContext) != 0 {
 			return peerError(alert.IllegalParameter, "handshake CertificateRequest has a request context")
 		}
-		hs.t.add(msg)
 		hs.certReq = req
-		if msg, err = c.readHandshakeMsg(); err != nil {
+		if _, err := c.readMsg(hs.t, wire.TypeCertificate, cert); err != nil {
 			return err
 		}
 	}
-	if msg[0] != wire.TypeCertificate {
-		return peerError(alert.UnexpectedMessage, "got %s, want Certificate", msgName(msg[0]))
-	}
-	cert := new(wire.Certificate13)
-	if err := cert.Unmarshal(msg); err != nil {
-		return err
-	}
-	hs.t.add(msg)
 	// Section 4.4.2: "In the case of server authentication, this field
 	// SHALL be zero length."
 	if len(cert.RequestContext) != 0 {

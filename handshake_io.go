@@ -47,13 +47,44 @@ func (c *Conn) readMsg(t *transcript, want uint8, m unmarshaler) ([]byte, error)
 	if msg[0] != want {
 		return nil, peerError(alert.UnexpectedMessage, "got handshake message %s, want %s", msgName(msg[0]), msgName(want))
 	}
-	if err := m.Unmarshal(msg); err != nil {
+	if err := decodeMsg(t, msg, m); err != nil {
 		return nil, err
+	}
+	return msg, nil
+}
+
+// readOptionalMsg reads the next handshake message where an optional one
+// may come first (RFC 5246, Section 7.3 and RFC 8446, Section 2 mark them
+// with "*"): into opt when it has type optType, else into m, which must be
+// of type want. Anything else is unexpected_message, as in readMsg. It
+// reports whether opt came, and the caller then reads m with readMsg. The
+// message is added to t unless t is nil.
+func (c *Conn) readOptionalMsg(t *transcript, optType uint8, opt unmarshaler, want uint8, m unmarshaler) (gotOpt bool, msg []byte, err error) {
+	if msg, err = c.readHandshakeMsg(); err != nil {
+		return false, nil, err
+	}
+	switch msg[0] {
+	case optType:
+		gotOpt, m = true, opt
+	case want:
+	default:
+		return false, nil, peerError(alert.UnexpectedMessage, "got handshake message %s, want %s or %s", msgName(msg[0]), msgName(optType), msgName(want))
+	}
+	if err := decodeMsg(t, msg, m); err != nil {
+		return false, nil, err
+	}
+	return gotOpt, msg, nil
+}
+
+// decodeMsg decodes msg into m and adds it to t unless t is nil.
+func decodeMsg(t *transcript, msg []byte, m unmarshaler) error {
+	if err := m.Unmarshal(msg); err != nil {
+		return err
 	}
 	if t != nil {
 		t.add(msg)
 	}
-	return msg, nil
+	return nil
 }
 
 // writeMsg marshals m, adds it to t (unless nil) and queues it.

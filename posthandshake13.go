@@ -154,27 +154,22 @@ func (c *Conn) postHandshakeAuth13(ctx context.Context) error {
 // Finished); it is acted on as Read would, within the same bound.
 func (c *Conn) readPostHandshakeAuthCertificate(t *transcript, cert *wire.Certificate13) error {
 	for {
-		msg, err := c.readHandshakeMsg()
+		// A KeyUpdate is not part of the authenticator's transcript
+		// (Section 4.4): msg goes to t only when it is the Certificate.
+		gotKeyUpdate, msg, err := c.readOptionalMsg(nil, wire.TypeKeyUpdate, new(wire.KeyUpdate), wire.TypeCertificate, cert)
 		if err != nil {
 			return err
 		}
-		if msg[0] == wire.TypeKeyUpdate {
-			c.inMu.Lock()
-			err := c.handleKeyUpdate13(msg)
-			c.inMu.Unlock()
-			if err != nil {
-				return err
-			}
-			continue
+		if !gotKeyUpdate {
+			t.add(msg)
+			return nil
 		}
-		if msg[0] != wire.TypeCertificate {
-			return peerError(alert.UnexpectedMessage, "got %s, want the client's Certificate", msgName(msg[0]))
-		}
-		if err := cert.Unmarshal(msg); err != nil {
+		c.inMu.Lock()
+		err = c.handleKeyUpdate13(msg)
+		c.inMu.Unlock()
+		if err != nil {
 			return err
 		}
-		t.add(msg)
-		return nil
 	}
 }
 
