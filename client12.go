@@ -30,6 +30,11 @@ type client12 struct {
 	gotTicket  bool
 	renego     bool // a renegotiation the server asked for (renegotiate12.go)
 
+	// Full handshake only: the server's key exchange, and its
+	// CertificateRequest if it sent one.
+	ske     *wire.ServerKeyExchangeECDHE
+	certReq *wire.CertificateRequest12
+
 	// masterPRF is keyed with master once, for the key block and both
 	// Finished messages; prf makes it.
 	masterPRF *keysched.PRF
@@ -181,88 +186,33 @@ func (hs *client12) runResumed() error {
 	return nil
 }
 
-// runFull is the full handshake with ECDHE (RFC 8422).
+// runFull is the full handshake of RFC 5246, Section 7.3, Figure 1, with
+// ECDHE key exchange (RFC 8422), from the ServerHello on:
+//
+//	                                     Certificate
+//	                               ServerKeyExchange
+//	                              CertificateRequest*
+//	              <--------           ServerHelloDone
+//	Certificate*
+//	ClientKeyExchange
+//	CertificateVerify*
+//	[ChangeCipherSpec]
+//	Finished      -------->
+//	                               NewSessionTicket*
+//	                              [ChangeCipherSpec]
+//	              <--------                  Finished
 func (hs *client12) runFull() error {
 	c := hs.c
-	cert := new(wire.Certificate12)
-	if _, err := c.readMsg(hs.t, wire.TypeCertificate, cert); err != nil {
+	if err := hs.readServerCertificate(); err != nil {
 		return err
 	}
-	if len(cert.Certificates) == 0 {
-		return peerError(alert.DecodeError, "server sent an empty Certificate")
-	}
-	hs.peerChain = cert.Certificates
-	if err := c.verifyPeerChain(cert.Certificates, !c.config.InsecureSkipVerify); err != nil {
+	if err := hs.readServerKeyExchange(); err != nil {
 		return err
 	}
-	ske := new(wire.ServerKeyExchangeECDHE)
-	if _, err := c.readMsg(hs.t, wire.TypeServerKeyExchange, ske); err != nil {
+	if err := hs.readCertificateRequestAndServerHelloDone(); err != nil {
 		return err
 	}
-	if err := hs.verifyServerKeyExchange(ske); err != nil {
-		return err
-	}
-
-	// CertificateRequest is optional; ServerHelloDone ends the flight.
-	msg, err := c.readHandshakeMsg()
-	if err != nil {
-		return err
-	}
-	var certReq *wire.CertificateRequest12
-	if msg[0] == wire.TypeCertificateRequest {
-		certReq = new(wire.CertificateRequest12)
-		if err := certReq.Unmarshal(msg); err != nil {
-			return err
-		}
-		hs.t.add(msg)
-		if msg, err = c.readHandshakeMsg(); err != nil {
-			return err
-		}
-	} else {
-		hs.t.keepRaw, hs.t.raw = false, nil // no CertificateVerify will be signed
-	}
-	if msg[0] != wire.TypeServerHelloDone {
-		return peerError(alert.UnexpectedMessage, "got %s, want ServerHelloDone", msgName(msg[0]))
-	}
-	if err := new(wire.ServerHelloDone).Unmarshal(msg); err != nil {
-		return err
-	}
-	hs.t.add(msg)
-
-	var clientCert *Certificate
-	if certReq != nil {
-		if clientCert, err = hs.chooseClientCertificate(certReq); err != nil {
-			return err
-		}
-		var chain [][]byte
-		if clientCert != nil {
-			chain = clientCert.Certificate
-		}
-		if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: chain}); err != nil {
-			return err
-		}
-	}
-	share, preMaster, err := respondKeyExchange(c.config.rand(), CurveID(ske.Group), ske.PublicKey)
-	if err != nil {
-		return err
-	}
-	if _, err := c.writeMsg(hs.t, &wire.ClientKeyExchangeECDHE{PublicKey: share}); err != nil {
-		return err
-	}
-	hs.master = masterSecret12(hs.suite, preMaster, hs.hello.Random, hs.sh.Random, hs.ems, hs.t)
-	c.keyLog("CLIENT_RANDOM", hs.hello.Random, hs.master)
-	if clientCert != nil {
-		if err := hs.sendCertificateVerify(clientCert, certReq); err != nil {
-			return err
-		}
-	}
-	if err := hs.installKeys(); err != nil {
-		return err
-	}
-	if err := hs.sendChangeCipherSpecAndFinished(); err != nil {
-		return err
-	}
-	if err := c.flush(); err != nil {
+	if err := hs.sendClientFlight(); err != nil {
 		return err
 	}
 	if err := hs.readNewSessionTicket(); err != nil {
@@ -274,8 +224,117 @@ func (hs *client12) runFull() error {
 	c.state.Resumption = ResumedNone
 	c.state.ExtendedMasterSecret = hs.ems
 	c.state.EncryptThenMAC = hs.etm
-	c.state.CurveID = CurveID(ske.Group)
+	c.state.CurveID = CurveID(hs.ske.Group)
 	hs.saveNewSession()
+	return nil
+}
+
+// readServerCertificate reads and verifies the server's chain (RFC 5246,
+// Section 7.4.2).
+func (hs *client12) readServerCertificate() error {
+	c := hs.c
+	cert := new(wire.Certificate12)
+	if _, err := c.readMsg(hs.t, wire.TypeCertificate, cert); err != nil {
+		return err
+	}
+	if len(cert.Certificates) == 0 {
+		return peerError(alert.DecodeError, "server sent an empty Certificate")
+	}
+	hs.peerChain = cert.Certificates
+	return c.verifyPeerChain(cert.Certificates, !c.config.InsecureSkipVerify)
+}
+
+// readServerKeyExchange reads the server's ECDHE share and checks its
+// signature (RFC 8422, Section 5.4).
+func (hs *client12) readServerKeyExchange() error {
+	ske := new(wire.ServerKeyExchangeECDHE)
+	if _, err := hs.c.readMsg(hs.t, wire.TypeServerKeyExchange, ske); err != nil {
+		return err
+	}
+	hs.ske = ske
+	return hs.verifyServerKeyExchange(ske)
+}
+
+// readCertificateRequestAndServerHelloDone reads the optional
+// CertificateRequest (RFC 5246, Section 7.4.4) and the ServerHelloDone that
+// ends the server's flight (Section 7.4.5).
+func (hs *client12) readCertificateRequestAndServerHelloDone() error {
+	c := hs.c
+	req, done := new(wire.CertificateRequest12), new(wire.ServerHelloDone)
+	gotReq, _, err := c.readOptionalMsg(hs.t, wire.TypeCertificateRequest, req, wire.TypeServerHelloDone, done)
+	if err != nil {
+		return err
+	}
+	if !gotReq {
+		hs.t.keepRaw, hs.t.raw = false, nil // no CertificateVerify will be signed
+		return nil
+	}
+	hs.certReq = req
+	_, err = c.readMsg(hs.t, wire.TypeServerHelloDone, done)
+	return err
+}
+
+// sendClientFlight sends our certificate if asked, ClientKeyExchange, the
+// CertificateVerify for a certificate sent, ChangeCipherSpec and Finished
+// (RFC 5246, Section 7.3), and flushes them as one flight.
+func (hs *client12) sendClientFlight() error {
+	c := hs.c
+	var clientCert *Certificate
+	if hs.certReq != nil {
+		var err error
+		if clientCert, err = hs.sendCertificate(); err != nil {
+			return err
+		}
+	}
+	if err := hs.sendClientKeyExchange(); err != nil {
+		return err
+	}
+	if clientCert != nil {
+		if err := hs.sendCertificateVerify(clientCert, hs.certReq); err != nil {
+			return err
+		}
+	}
+	if err := hs.installKeys(); err != nil {
+		return err
+	}
+	if err := hs.sendChangeCipherSpecAndFinished(); err != nil {
+		return err
+	}
+	return c.flush()
+}
+
+// sendCertificate answers a CertificateRequest with the certificate
+// chooseClientCertificate picks, or an empty Certificate when none fits
+// (RFC 5246, Section 7.4.6). It returns the certificate sent, if any.
+func (hs *client12) sendCertificate() (*Certificate, error) {
+	clientCert, err := hs.chooseClientCertificate(hs.certReq)
+	if err != nil {
+		return nil, err
+	}
+	var chain [][]byte
+	if clientCert != nil {
+		chain = clientCert.Certificate
+	}
+	if _, err := hs.c.writeMsg(hs.t, &wire.Certificate12{Certificates: chain}); err != nil {
+		return nil, err
+	}
+	return clientCert, nil
+}
+
+// sendClientKeyExchange answers the server's ECDHE share with ours (RFC
+// 8422, Section 5.7) and derives the master secret (RFC 5246, Section 8.1;
+// RFC 7627, Section 4), whose session hash ends with this message.
+func (hs *client12) sendClientKeyExchange() error {
+	c := hs.c
+	share, preMaster, err := respondKeyExchange(c.config.rand(), CurveID(hs.ske.Group), hs.ske.PublicKey)
+	if err != nil {
+		return err
+	}
+	if _, err := c.writeMsg(hs.t, &wire.ClientKeyExchangeECDHE{PublicKey: share}); err != nil {
+		return err
+	}
+	hs.master = masterSecret12(hs.suite, preMaster, hs.hello.Random, hs.sh.Random, hs.ems, hs.t)
+	c.keyLog("CLIENT_RANDOM", hs.hello.Random, hs.master)
 	return nil
 }
 
