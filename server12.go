@@ -157,9 +157,55 @@ func (hs *server12) runResumed() error {
 	return hs.finishState(s.peerCerts)
 }
 
-// runFull is the full handshake (RFC 5246, Section 7.3, Figure 1) with
-// ECDHE key exchange (RFC 8422).
+// runFull is the full handshake of RFC 5246, Section 7.3, Figure 1, with
+// ECDHE key exchange (RFC 8422), after the ClientHello:
+//
+//	                                     ServerHello
+//	                                     Certificate
+//	                               ServerKeyExchange
+//	                              CertificateRequest*
+//	              <--------           ServerHelloDone
+//	Certificate*
+//	ClientKeyExchange
+//	CertificateVerify*
+//	[ChangeCipherSpec]
+//	Finished      -------->
+//	                               NewSessionTicket*
+//	                              [ChangeCipherSpec]
+//	              <--------                  Finished
 func (hs *server12) runFull() error {
+	c := hs.c
+	if err := hs.negotiateFull(); err != nil {
+		return err
+	}
+	kx, err := hs.sendServerFlight()
+	if err != nil {
+		return err
+	}
+	if err := hs.readClientFlight(kx); err != nil {
+		return err
+	}
+	// The client's Finished verified: the session is good. Cache it
+	// before our last flight goes out, so a client that reconnects the
+	// moment it reads our Finished finds it (an external store's write is
+	// started here and not waited for: putSession).
+	session := hs.newSession()
+	if session != nil {
+		hs.storeSession(session)
+	}
+	if err := hs.sendFinalFlight(session); err != nil {
+		return err
+	}
+	c.state.Resumption = ResumedNone
+	c.state.session = session
+	return hs.finishState(hs.peerChain)
+}
+
+// negotiateFull settles what only a full handshake needs: the suite and
+// certificate, encrypt-then-MAC (RFC 7366, Section 3: CBC suites only), a
+// session ID when the session cache is on (RFC 5246, Section 7.4.1.3) and
+// whether a NewSessionTicket follows (RFC 5077, Section 3.2).
+func (hs *server12) negotiateFull() error {
 	c := hs.c
 	if err := hs.selectSuiteAndCertificate(); err != nil {
 		return err
@@ -173,28 +219,38 @@ func (hs *server12) runFull() error {
 		}
 	}
 	hs.sendTicket = hs.cacheable && hs.hello.TicketSupported && !c.config.SessionTicketsDisabled
+	return nil
+}
+
+// sendServerFlight sends ServerHello through ServerHelloDone as one flight
+// (RFC 5246, Section 7.3) and returns our half of the key exchange.
+func (hs *server12) sendServerFlight() (keyExchange, error) {
+	c := hs.c
 	if err := hs.sendServerHello(); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := c.writeMsg(hs.t, &wire.Certificate12{Certificates: hs.cert.Certificate}); err != nil {
-		return err
+		return nil, err
 	}
 	kx, err := hs.sendServerKeyExchange()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if hs.requestsClientCert() {
 		if err := hs.sendCertificateRequest(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if _, err := c.writeMsg(hs.t, &wire.ServerHelloDone{}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := c.flush(); err != nil {
-		return err
-	}
+	return kx, c.flush()
+}
 
+// readClientFlight reads the client's certificate when we asked for one,
+// ClientKeyExchange, the CertificateVerify for a non-empty certificate, and
+// ChangeCipherSpec and Finished (RFC 5246, Section 7.3).
+func (hs *server12) readClientFlight(kx keyExchange) error {
 	if hs.requestsClientCert() {
 		if err := hs.readClientCertificate(); err != nil {
 			return err
@@ -203,6 +259,9 @@ func (hs *server12) runFull() error {
 	if err := hs.readClientKeyExchange(kx); err != nil {
 		return err
 	}
+	// Section 7.4.8: CertificateVerify follows a client certificate with
+	// signing capability, and the certificate types sendCertificateRequest
+	// asks for all sign.
 	if len(hs.peerChain) > 0 {
 		if err := hs.readCertificateVerify(); err != nil {
 			return err
@@ -211,17 +270,12 @@ func (hs *server12) runFull() error {
 	if err := hs.installKeys(); err != nil {
 		return err
 	}
-	if err := hs.readChangeCipherSpecAndFinished(); err != nil {
-		return err
-	}
-	// The client's Finished verified: the session is good. Cache it
-	// before our last flight goes out, so a client that reconnects the
-	// moment it reads our Finished finds it (an external store's write is
-	// started here and not waited for: putSession).
-	session := hs.newSession()
-	if session != nil {
-		hs.storeSession(session)
-	}
+	return hs.readChangeCipherSpecAndFinished()
+}
+
+// sendFinalFlight sends the NewSessionTicket we promised (RFC 5077, Section
+// 3.3) with our ChangeCipherSpec and Finished, and flushes them.
+func (hs *server12) sendFinalFlight(session *Session) error {
 	if hs.sendTicket {
 		if err := hs.sendNewSessionTicket(session); err != nil {
 			return err
@@ -230,12 +284,7 @@ func (hs *server12) runFull() error {
 	if err := hs.sendChangeCipherSpecAndFinished(); err != nil {
 		return err
 	}
-	if err := c.flush(); err != nil {
-		return err
-	}
-	c.state.Resumption = ResumedNone
-	c.state.session = session
-	return hs.finishState(hs.peerChain)
+	return hs.c.flush()
 }
 
 // selectSuiteAndCertificate picks, in our order of preference, the first
