@@ -148,3 +148,119 @@ func (hs *server13) checkSecondClientHello(h2 *wire.ClientHello) error {
 	}
 	return nil
 }
+
+// handleHelloRetryRequest answers a HelloRetryRequest with a second
+// ClientHello (RFC 8446, Section 4.1.4).
+func (hs *client13) handleHelloRetryRequest(hrrMsg []byte) error {
+	if err := hs.checkHelloRetryRequest(hrrMsg); err != nil {
+		return err
+	}
+	return hs.sendSecondClientHello()
+}
+
+// checkHelloRetryRequest applies Section 4.1.4's checks to the
+// HelloRetryRequest in hs.sh, and restarts the transcript with it.
+func (hs *client13) checkHelloRetryRequest(hrrMsg []byte) error {
+	c, hrr, h, o := hs.c, hs.sh, hs.hello, hs.offer
+	if err := hs.checkServerHelloCommon(hrr); err != nil {
+		return err
+	}
+	c.state.HelloRetryRequest = true
+	hs.hrrSuite = hrr.CipherSuite
+	suite := suiteByID(hrr.CipherSuite)
+
+	// Section 4.4.1: the transcript restarts with a message_hash of
+	// ClientHello1, then the HelloRetryRequest.
+	hs.t.SetHash(suite.hash)
+	hs.t.ReplaceWithMessageHash()
+	hs.t.add(hrrMsg)
+
+	// "Clients MUST abort the handshake with an "illegal_parameter" alert
+	// if the HelloRetryRequest would not result in any change in the
+	// ClientHello."
+	if hrr.SelectedGroup == 0 && len(hrr.Cookie) == 0 {
+		return peerError(alert.IllegalParameter, "HelloRetryRequest asks for no change")
+	}
+	if hrr.SelectedGroup == 0 {
+		return nil
+	}
+	g := CurveID(hrr.SelectedGroup)
+	// Section 4.2.8: "Upon receipt of this extension in a
+	// HelloRetryRequest, the client MUST verify that (1) the
+	// selected_group field corresponds to a group which was provided in
+	// the "supported_groups" extension in the original ClientHello and
+	// (2) the selected_group field does not correspond to a group which
+	// was provided in the "key_share" extension in the original
+	// ClientHello. If either of these checks fails, then the client MUST
+	// abort the handshake with an "illegal_parameter" alert."
+	if !slices.Contains(h.SupportedGroups, uint16(g)) || !slices.Contains(c.config.curves(true), g) {
+		return peerError(alert.IllegalParameter, "HelloRetryRequest selects group %v, which we did not offer", g)
+	}
+	if slices.ContainsFunc(o.shares, func(kx keyExchange) bool { return kx.group() == g }) {
+		return peerError(alert.IllegalParameter, "HelloRetryRequest selects group %v, for which we sent a share", g)
+	}
+	hs.hrrGroup = g
+	return nil
+}
+
+// sendSecondClientHello rebuilds our ClientHello as the HelloRetryRequest
+// in hs.sh asks (Section 4.1.2), and sends it.
+func (hs *client13) sendSecondClientHello() error {
+	c, hrr, h, o := hs.c, hs.sh, hs.hello, hs.offer
+	if hs.hrrGroup != 0 {
+		kx, err := newKeyExchange(c.config.rand(), hs.hrrGroup)
+		if err != nil {
+			return err
+		}
+		o.shares = []keyExchange{kx}
+		h.KeyShares = []wire.KeyShare{{Group: uint16(hs.hrrGroup), Data: kx.share()}}
+	}
+	// Section 4.1.2: the second ClientHello echoes the cookie and drops
+	// early_data.
+	h.Cookie = hrr.Cookie
+	h.EarlyData = false
+	hs.earlyRetry()
+	// Section 4.1.4: "the client SHOULD NOT offer any pre-shared keys
+	// associated with a hash other than that of the selected cipher suite."
+	// One that stays gets a fresh age and a binder over the new transcript.
+	if o.psk != nil {
+		if o.pskSuite.hash != suiteByID(hrr.CipherSuite).hash {
+			o.psk, o.early = nil, nil // declined: answered records it
+			h.PSKIdentities, h.PSKBinders = nil, nil
+		} else {
+			h.PSKIdentities[o.pskIndex].ObfuscatedTicketAge = o.obfuscatedAge(c.config.time())
+		}
+	}
+	if testHookClientHello13 != nil {
+		testHookClientHello13(h, true)
+	}
+	raw, err := h.Marshal()
+	if err != nil {
+		return wrapError(alert.InternalError, "encoding ClientHello", err)
+	}
+	if raw, err = o.fillBinders(hs.ch, raw, hs.t); err != nil {
+		return err
+	}
+	hs.t.add(raw)
+	if err := c.writeHandshakeMsg(raw); err != nil {
+		return err
+	}
+	return c.flush()
+}
+
+// readServerHello reads the ServerHello after a HelloRetryRequest.
+func (hs *client13) readServerHello() ([]byte, error) {
+	sh := new(wire.ServerHello)
+	msg, err := hs.c.readMsg(nil, wire.TypeServerHello, sh)
+	if err != nil {
+		return nil, err
+	}
+	// Section 4.1.4: "If a client receives a second HelloRetryRequest in
+	// the same connection [...], it MUST abort the handshake with an
+	// "unexpected_message" alert."
+	if sh.IsHelloRetryRequest() {
+		return nil, peerError(alert.UnexpectedMessage, "second HelloRetryRequest")
+	}
+	hs.sh = sh
+	return msg, nil
+}
