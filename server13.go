@@ -59,26 +59,99 @@ func newServer13(ctx context.Context, c *Conn, hello *wire.ClientHello, raw []by
 	return &server13{c: c, ctx: ctx, hello: hello, helloMsg: raw, t: newTranscript(false)}
 }
 
+// run is the server's side of RFC 8446, Section 2 (Figure 1, and Figure 4
+// with 0-RTT):
+//
+//	ClientHello (+early_data, (EC)DHE share, pre_shared_key*)
+//	(Application Data*)   -------->
+//	                                 (HelloRetryRequest: hrr13.go)
+//	                                         ServerHello
+//	                               {EncryptedExtensions}
+//	                               {CertificateRequest*}
+//	                                      {Certificate*}
+//	                                {CertificateVerify*}
+//	                                          {Finished}
+//	                      <--------    [NewSessionTicket] (no client auth)
+//	(EndOfEarlyData)
+//	{Certificate*}
+//	{CertificateVerify*}
+//	{Finished}            -------->
+//	                      <--------    [NewSessionTicket] (client auth)
+//
+// The PSK or certificate decision is made once, in readClientHello; the
+// steps after it follow what it chose.
 func (hs *server13) run() error {
-	c := hs.c
+	if err := hs.readClientHello(); err != nil {
+		return err
+	}
+	if err := hs.sendServerFlight(); err != nil {
+		return err
+	}
+	if !hs.certReq {
+		// RFC 8446, Section 4.6.1: "a server which does not request client
+		// authentication MAY compute the remainder of the transcript
+		// independently and then send a NewSessionTicket immediately upon
+		// sending its Finished rather than waiting for the client
+		// Finished."
+		if err := hs.sendTicketsWithFlight(); err != nil {
+			return err
+		}
+		if err := hs.readClientFlight(); err != nil {
+			return err
+		}
+		return hs.finish()
+	}
+	// The tickets carry the client's certificate: they wait for its flight.
+	if err := hs.c.flush(); err != nil {
+		return err
+	}
+	if err := hs.readClientFlight(); err != nil {
+		return err
+	}
+	if err := hs.sendNewSessionTickets(); err != nil {
+		return err
+	}
+	return hs.finish()
+}
+
+// readClientHello settles everything the ClientHello decides (RFC 8446,
+// Section 4.1.2). serverHandshake read it to choose the version; when no
+// key share fits, a HelloRetryRequest round (hrr13.go) reads the second.
+// Then the PSK or the certificate is chosen, the ClientHello enters the
+// transcript, and its early data is answered.
+func (hs *server13) readClientHello() error {
 	if err := hs.processClientHello(); err != nil {
 		return err
 	}
 	offeredEarly := hs.hello.EarlyData
-	if hs.hello.EarlyData {
-		// RFC 8446, Section 4.2.10: we never accept 0-RTT, so we "Ignore
-		// the extension and return a regular 1-RTT response", and skip
-		// the early data the client sends meanwhile: records that fail
-		// to deprotect under the handshake key or, after a
+	if offeredEarly {
+		// RFC 8446, Section 4.2.10: until settleEarlyData accepts it, we
+		// "Ignore the extension and return a regular 1-RTT response", and
+		// skip the early data the client sends meanwhile: records that
+		// fail to deprotect under the handshake key or, after a
 		// HelloRetryRequest, application_data records, within
 		// maxSkippedEarlyData.
-		c.skipEarly = true
+		hs.c.skipEarly = true
 	}
 	if hs.group != 0 && hs.clientShare == nil {
 		if err := hs.retryHello(); err != nil {
 			return err
 		}
 	}
+	if err := hs.decidePSKOrCertificate(); err != nil {
+		return err
+	}
+	hs.t.add(hs.helloMsg)
+	hs.settleEarlyData(offeredEarly)
+	return nil
+}
+
+// decidePSKOrCertificate makes the one decision of the handshake: resume
+// with the PSK selectPSK accepts (RFC 8446, Section 4.2.11), or
+// authenticate with a certificate (Section 4.4.2). The decision is
+// recorded, refusal included, before an error returns.
+func (hs *server13) decidePSKOrCertificate() error {
+	c := hs.c
 	decision, err := hs.selectPSK()
 	c.recordDecision(hs.ctx, decision.resumeDecision)
 	if err != nil {
@@ -87,15 +160,17 @@ func (hs *server13) run() error {
 	if decision.session != nil {
 		hs.resumed, hs.early, hs.pskDHE, hs.pskIndex = decision.session, decision.early, decision.dhe, decision.identity
 		c.state.Resumption = decision.via
-	} else {
-		hs.early = keysched.NewEarlySecret(hs.suite.hash, nil)
-		if err := hs.selectCertificate(); err != nil {
-			return err
-		}
+		return nil
 	}
-	hs.t.add(hs.helloMsg)
-	hs.settleEarlyData(offeredEarly)
+	hs.early = keysched.NewEarlySecret(hs.suite.hash, nil)
+	return hs.selectCertificate()
+}
 
+// sendServerFlight queues the server's flight (RFC 8446, Section 2):
+// ServerHello, then under the handshake keys EncryptedExtensions, the
+// certificate messages of a full handshake, and Finished. Nothing is
+// flushed here: the caller decides whether tickets join the flight.
+func (hs *server13) sendServerFlight() error {
 	if err := hs.sendServerHello(); err != nil {
 		return err
 	}
@@ -112,78 +187,77 @@ func (hs *server13) run() error {
 		return err
 	}
 	if hs.resumed == nil {
-		// RFC 8446, Section 4.3.2: "Servers which are authenticating with a
-		// PSK MUST NOT send the CertificateRequest message in the main
-		// handshake".
-		if c.config.clientAuth().requests() {
-			if err := hs.sendCertificateRequest(); err != nil {
-				return err
-			}
-		}
-		if err := hs.sendCertificate(); err != nil {
-			return err
-		}
-		if err := hs.sendCertificateVerify(); err != nil {
+		if err := hs.sendCertificateFlight(); err != nil {
 			return err
 		}
 	}
-	if err := hs.sendFinished(); err != nil {
-		return err
-	}
+	return hs.sendFinished()
+}
 
-	if !hs.certReq {
-		// RFC 8446, Section 4.6.1: "a server which does not request client
-		// authentication MAY compute the remainder of the transcript
-		// independently and then send a NewSessionTicket immediately upon
-		// sending its Finished rather than waiting for the client
-		// Finished."
-		if err := hs.expectEndOfEarlyData(); err != nil {
+// sendCertificateFlight authenticates a full handshake: CertificateRequest
+// when Config asks for client certificates (RFC 8446, Section 4.3.2),
+// Certificate and CertificateVerify (Sections 4.4.2 and 4.4.3).
+func (hs *server13) sendCertificateFlight() error {
+	// Section 4.3.2: "Servers which are authenticating with a PSK MUST NOT
+	// send the CertificateRequest message in the main handshake": only a
+	// full handshake gets here.
+	if hs.c.config.clientAuth().requests() {
+		if err := hs.sendCertificateRequest(); err != nil {
 			return err
 		}
-		if err := hs.expectClientFinished(); err != nil {
-			return err
-		}
-		// Tickets sealed here by the ticket keys take a few microseconds
-		// to mint, less than the second system call and segment they
-		// would cost the server on their own: they leave in the flight's
-		// write. A store or a sealer hook may stall, and a stalled ticket
-		// must cost the ticket, not the handshake: then the flight leaves
-		// first.
-		if !hs.ticketsSealedHere() {
-			if err := c.flush(); err != nil {
-				return err
-			}
-		}
-		if err := hs.sendNewSessionTickets(); err != nil {
-			return err
-		}
-		if err := c.flush(); err != nil {
-			return err
-		}
-		if err := hs.endEarlyData(); err != nil {
-			return err
-		}
-		if err := hs.readFinished(); err != nil {
-			return err
-		}
-		return hs.finish()
 	}
-	if err := c.flush(); err != nil {
+	if err := hs.sendCertificate(); err != nil {
 		return err
 	}
-	if err := hs.readClientCertificate(); err != nil {
+	return hs.sendCertificateVerify()
+}
+
+// sendTicketsWithFlight, for a server that does not authenticate the
+// client, completes the transcript through the client's EndOfEarlyData and
+// Finished ahead of their arrival and sends the tickets with our flight
+// (RFC 8446, Section 4.6.1).
+func (hs *server13) sendTicketsWithFlight() error {
+	c := hs.c
+	if err := hs.expectEndOfEarlyData(); err != nil {
 		return err
 	}
 	if err := hs.expectClientFinished(); err != nil {
 		return err
 	}
-	if err := hs.readFinished(); err != nil {
-		return err
+	// Tickets sealed here by the ticket keys take a few microseconds to
+	// mint, less than the second system call and segment they would cost
+	// the server on their own: they leave in the flight's write. A store
+	// or a sealer hook may stall, and a stalled ticket must cost the
+	// ticket, not the handshake: then the flight leaves first.
+	if !hs.ticketsSealedHere() {
+		if err := c.flush(); err != nil {
+			return err
+		}
 	}
 	if err := hs.sendNewSessionTickets(); err != nil {
 		return err
 	}
-	return hs.finish()
+	return c.flush()
+}
+
+// readClientFlight reads the client's flight (RFC 8446, Section 2): the
+// early data through EndOfEarlyData when we accepted it, its Certificate
+// and CertificateVerify when we asked for them, and Finished. Early data
+// comes only with a PSK and a CertificateRequest only without one (Section
+// 4.3.2), so at most one of the first two applies.
+func (hs *server13) readClientFlight() error {
+	if err := hs.endEarlyData(); err != nil {
+		return err
+	}
+	if hs.certReq {
+		if err := hs.readClientCertificate(); err != nil {
+			return err
+		}
+		if err := hs.expectClientFinished(); err != nil {
+			return err
+		}
+	}
+	return hs.readFinished()
 }
 
 // processClientHello negotiates what does not depend on resumption: the
