@@ -364,7 +364,10 @@ func TestSelectPSK13(t *testing.T) {
 			c.SessionTicketsDisabled, c.SessionCacheMode = true, SessionCacheOff
 		}, refused: RefusedTicketsOff},
 		{name: "tickets off, a sealed ticket offered", config: func(c *Config) { c.SessionTicketsDisabled = true },
-			offer:   func(h *wire.ClientHello, ids []identity) []identity { ids[0].identity = []byte("a sealed ticket"); return ids },
+			offer: func(h *wire.ClientHello, ids []identity) []identity {
+				ids[0].identity = []byte("a sealed ticket")
+				return ids
+			},
 			refused: RefusedTicketsOff},
 		{name: "tickets off, a stateful ticket not in the store", config: func(c *Config) { c.SessionTicketsDisabled = true },
 			offer: func(h *wire.ClientHello, ids []identity) []identity {
