@@ -29,6 +29,10 @@ type client12 struct {
 	ticketHint uint32
 	gotTicket  bool
 	renego     bool // a renegotiation the server asked for (renegotiate12.go)
+
+	// masterPRF is keyed with master once, for the key block and both
+	// Finished messages; prf makes it.
+	masterPRF *keysched.PRF
 }
 
 func (hs *client12) run() error {
@@ -321,7 +325,7 @@ func (hs *client12) sendCertificateVerify(cert *Certificate, req *wire.Certifica
 }
 
 func (hs *client12) installKeys() error {
-	kb := keysched.KeyBlock(hs.suite.hash, hs.master, hs.hello.Random, hs.sh.Random, hs.suite.keyBlockLen())
+	kb := hs.prf().KeyBlock(hs.hello.Random, hs.sh.Random, hs.suite.keyBlockLen())
 	client, server, err := hs.suite.records12(kb, hs.etm)
 	if err != nil {
 		return err
@@ -355,7 +359,7 @@ func (hs *client12) readChangeCipherSpecAndFinished() error {
 		return err
 	}
 	c.activateReadKeys()
-	want := keysched.Finished12(hs.suite.hash, hs.master, false, hs.t.Sum())
+	want := hs.prf().Finished(false, hs.t.Sum())
 	fin := new(wire.Finished)
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
@@ -374,7 +378,7 @@ func (hs *client12) sendChangeCipherSpecAndFinished() error {
 		return err
 	}
 	c.activateWriteKeys()
-	verify := keysched.Finished12(hs.suite.hash, hs.master, true, hs.t.Sum())
+	verify := hs.prf().Finished(true, hs.t.Sum())
 	c.noteFinished12(verify)
 	c.keepVerifyData(true, verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
@@ -414,4 +418,13 @@ func (hs *client12) saveNewSession() {
 		s.ticket = hs.ticket
 	}
 	c.saveSession(hs.ch.key, s)
+}
+
+// prf is the PRF keyed with the master secret, made on first use: one HMAC
+// key setup serves the key block and both Finished messages.
+func (hs *client12) prf() *keysched.PRF {
+	if hs.masterPRF == nil {
+		hs.masterPRF = keysched.NewPRF12(hs.suite.hash, hs.master)
+	}
+	return hs.masterPRF
 }

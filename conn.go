@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/reprise-tls/reprise/internal/alert"
@@ -91,6 +92,9 @@ type Conn struct {
 	// KeyUpdates since Read last returned data (maxRecordsWithoutData).
 	recordsWithoutData int
 	ticketsWithoutData int // the same for TLS 1.3 NewSessionTickets
+	// rawIn reads conn for ReadRecord, as much as has arrived at once: a
+	// flight costs one read system call, not two per record.
+	rawIn record.ReadAhead
 
 	// Write side.
 	outMu      sync.Mutex
@@ -117,6 +121,10 @@ type Conn struct {
 	// accepted marks a server connection from Listen or NewListener,
 	// whose handshake DefaultHandshakeTimeout bounds by default.
 	accepted bool
+
+	// peerReset is set when a read found the connection reset by the
+	// peer: Close then sends no close_notify, which could only fail.
+	peerReset atomic.Bool
 
 	// sessionKeyAddr is the host:port the client dialled; it keys the
 	// client session cache when Config.ServerName is empty.
@@ -158,7 +166,9 @@ func (c *Conn) SetDeadline(t time.Time) error      { return c.conn.SetDeadline(t
 func (c *Conn) SetReadDeadline(t time.Time) error  { return c.conn.SetReadDeadline(t) }
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
 
-// NetConn returns the underlying connection.
+// NetConn returns the underlying connection. Reprise reads it ahead, up
+// to what has arrived: bytes the peer sent after its last record read
+// through Conn may already be taken from it.
 func (c *Conn) NetConn() net.Conn { return c.conn }
 
 // Handshake runs the handshake if it has not run yet. Read and Write call
@@ -335,15 +345,21 @@ func (c *Conn) readRecordOnce() (typ record.ContentType, skipped bool, err error
 	if c.readErr != nil {
 		return 0, false, c.readErr
 	}
+	if c.rawIn.R == nil {
+		c.rawIn.R = c.conn
+	}
 	var check func([]byte) error
 	if c.firstRecord {
 		check = checkFirstRecordHeader
 	}
-	raw, err := record.ReadRecordChecked(c.conn, &c.rawBuf, check)
+	raw, err := record.ReadRecordChecked(&c.rawIn, &c.rawBuf, check)
 	if err != nil {
 		var ne net.Error
 		if !(errors.As(err, &ne) && ne.Timeout()) {
 			c.readErr = err
+		}
+		if errors.Is(err, syscall.ECONNRESET) {
+			c.peerReset.Store(true)
 		}
 		return 0, false, err
 	}
@@ -930,7 +946,7 @@ func (c *Conn) Close() error {
 	var alertErr error
 	// After a fatal alert, sent or received, not even close_notify
 	// follows (RFC 8446, Section 6.2).
-	if c.handshakeDone.Load() && c.fatal.Load() == nil {
+	if c.handshakeDone.Load() && c.fatal.Load() == nil && !c.peerReset.Load() {
 		// Do not let a peer that stopped reading hold Close forever.
 		c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		alertErr = c.closeNotify()
@@ -1006,16 +1022,23 @@ func (l *listener) Accept() (net.Conn, error) {
 // NewListener wraps inner so that Accept returns server-side *Conn values.
 // Their handshakes are bounded by Config.HandshakeTimeout, or by
 // DefaultHandshakeTimeout when it is zero.
+// It sets no socket options: TCP keep-alive and the like are inner's.
 func NewListener(inner net.Listener, config *Config) net.Listener {
 	return &listener{inner, config}
 }
 
 // Listen listens on a network address and returns a TLS listener.
+//
+// Accepted connections have no TCP keep-alive, unlike net.Listen's, which
+// costs four setsockopt calls per connection: a TLS peer that goes quiet is
+// bounded by the deadlines the server sets for the handshake and for
+// reads, not by keep-alive probes. For keep-alive, wrap a listener of your
+// own (net.ListenConfig) with NewListener.
 func Listen(network, addr string, config *Config) (net.Listener, error) {
 	if config == nil || (len(config.Certificates) == 0 && config.GetCertificate == nil) {
 		return nil, errors.New("tls: Listen needs a Config with a certificate")
 	}
-	l, err := net.Listen(network, addr)
+	l, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), network, addr)
 	if err != nil {
 		return nil, err
 	}

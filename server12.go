@@ -34,6 +34,10 @@ type server12 struct {
 	cacheable    bool     // the new session may be cached and ticketed
 	peerChain    [][]byte // client certificate chain
 	renego       bool     // a renegotiation we asked for (renegotiate12.go)
+
+	// masterPRF is keyed with master once, for the key block and both
+	// Finished messages; prf makes it.
+	masterPRF *keysched.PRF
 }
 
 func (hs *server12) run(helloMsg []byte) error {
@@ -428,7 +432,7 @@ func (hs *server12) readCertificateVerify() error {
 // installKeys derives the key block and readies both directions; each
 // takes effect at its change_cipher_spec.
 func (hs *server12) installKeys() error {
-	kb := keysched.KeyBlock(hs.suite.hash, hs.master, hs.hello.Random, hs.serverRandom, hs.suite.keyBlockLen())
+	kb := hs.prf().KeyBlock(hs.hello.Random, hs.serverRandom, hs.suite.keyBlockLen())
 	client, server, err := hs.suite.records12(kb, hs.etm)
 	if err != nil {
 		return err
@@ -443,7 +447,7 @@ func (hs *server12) readChangeCipherSpecAndFinished() error {
 		return err
 	}
 	c.activateReadKeys()
-	want := keysched.Finished12(hs.suite.hash, hs.master, true, hs.t.Sum())
+	want := hs.prf().Finished(true, hs.t.Sum())
 	fin := new(wire.Finished)
 	if _, err := c.readMsg(hs.t, wire.TypeFinished, fin); err != nil {
 		return err
@@ -462,7 +466,7 @@ func (hs *server12) sendChangeCipherSpecAndFinished() error {
 		return err
 	}
 	c.activateWriteKeys()
-	verify := keysched.Finished12(hs.suite.hash, hs.master, false, hs.t.Sum())
+	verify := hs.prf().Finished(false, hs.t.Sum())
 	c.noteFinished12(verify)
 	c.keepVerifyData(false, verify)
 	_, err := c.writeMsg(hs.t, &wire.Finished{VerifyData: verify})
@@ -509,4 +513,13 @@ func (hs *server12) finishState(peerChain [][]byte) error {
 		c.state.PeerCertificates = certs
 	}
 	return nil
+}
+
+// prf is the PRF keyed with the master secret, made on first use: one HMAC
+// key setup serves the key block and both Finished messages.
+func (hs *server12) prf() *keysched.PRF {
+	if hs.masterPRF == nil {
+		hs.masterPRF = keysched.NewPRF12(hs.suite.hash, hs.master)
+	}
+	return hs.masterPRF
 }

@@ -134,22 +134,29 @@ func (hs *server13) run() error {
 	if err := hs.sendFinished(); err != nil {
 		return err
 	}
-	if err := c.flush(); err != nil {
-		return err
-	}
 
 	if !hs.certReq {
 		// RFC 8446, Section 4.6.1: "a server which does not request client
 		// authentication MAY compute the remainder of the transcript
 		// independently and then send a NewSessionTicket immediately upon
 		// sending its Finished rather than waiting for the client
-		// Finished." The tickets are minted while the client works on
-		// its flight, so their cost is off the handshake's latency.
+		// Finished."
 		if err := hs.expectEndOfEarlyData(); err != nil {
 			return err
 		}
 		if err := hs.expectClientFinished(); err != nil {
 			return err
+		}
+		// Tickets sealed here by the ticket keys take a few microseconds
+		// to mint, less than the second system call and segment they
+		// would cost the server on their own: they leave in the flight's
+		// write. A store or a sealer hook may stall, and a stalled ticket
+		// must cost the ticket, not the handshake: then the flight leaves
+		// first.
+		if !hs.ticketsSealedHere() {
+			if err := c.flush(); err != nil {
+				return err
+			}
 		}
 		if err := hs.sendNewSessionTickets(); err != nil {
 			return err
@@ -164,6 +171,9 @@ func (hs *server13) run() error {
 			return err
 		}
 		return hs.finish()
+	}
+	if err := c.flush(); err != nil {
+		return err
 	}
 	if err := hs.readClientCertificate(); err != nil {
 		return err
@@ -669,6 +679,13 @@ func (hs *server13) sendNewSessionTickets() error {
 		c.state.session = s
 	}
 	return nil
+}
+
+// ticketsSealedHere reports whether mintTicket seals sessions in process
+// with the ticket keys, calling out to no store or TicketSealer.
+func (hs *server13) ticketsSealedHere() bool {
+	cfg := hs.c.config
+	return cfg.TicketSealer == nil && !cfg.SingleUseTickets && !cfg.SessionTicketsDisabled
 }
 
 // mintTicket makes the ticket identity for s.

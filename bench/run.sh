@@ -12,7 +12,8 @@
 #   BENCH_VERSIONS="1.2 1.3"  protocol versions for reprise bench; a version
 #                          that reprise serve cannot do yet is skipped, noted
 #   BENCH_PORT=44330       first of three loopback ports for the servers
-#   OUT=docs/benchmarks.md where the report goes
+#   OUT=docs/benchmarks.md where the report goes (the section that
+#                          bench/loopback.sh writes there is kept)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -196,6 +197,12 @@ done
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 mkdir -p "$(dirname "$OUT")"
+# The section bench/loopback.sh writes is its own: keep it.
+loopback_md="$tmp/loopback.md"
+: >"$loopback_md"
+if [ -f "$OUT" ]; then
+	sed -n '/^<!-- bench\/loopback.sh: begin -->$/,/^<!-- bench\/loopback.sh: end -->$/p' "$OUT" >"$loopback_md"
+fi
 {
 	cat <<EOF
 # Benchmarks
@@ -271,5 +278,9 @@ carry noise of several percent between runs, and only differences that
 benchstat marks significant, or that are large in the loopback tables,
 mean anything. Compare runs made on the same machine at the same time.
 EOF
+	if [ -s "$loopback_md" ]; then
+		echo
+		cat "$loopback_md"
+	fi
 } >"$OUT"
 log "wrote $OUT"

@@ -135,13 +135,17 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		defer stop()
 	}
 
-	ln, err := net.Listen("tcp", o.addr)
+	// No TCP keep-alive on accepted connections (net.Listen's default costs
+	// four setsockopt calls per connection): every connection is bounded by
+	// handshakeTimeout and then requestTimeout or echoIdle instead.
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", o.addr)
 	if err != nil {
 		return err
 	}
 	s := &server{
 		cfg: cfg, opts: o, stdout: stdout, stderr: stderr,
 		conns: map[net.Conn]struct{}{},
+		idle:  make(chan acceptedConn), stopped: make(chan struct{}),
 	}
 	if !o.echo {
 		s.www = s.newWWW()
@@ -341,7 +345,21 @@ type server struct {
 	closing  bool
 
 	www *reprisehttp.Server // --www: the status page over HTTP/2 or HTTP/1.1
+
+	// idle hands an accepted connection to a handler goroutine waiting
+	// for one; stopped, closed at shutdown, sends waiting handlers home.
+	idle    chan acceptedConn
+	stopped chan struct{}
 }
+
+type acceptedConn struct {
+	n   int
+	raw net.Conn
+}
+
+// handlerIdle is how long a handler goroutine waits for another
+// connection before it exits.
+const handlerIdle = 10 * time.Second
 
 func (s *server) acceptLoop(ln net.Listener) error {
 	var backoff time.Duration
@@ -367,13 +385,36 @@ func (s *server) acceptLoop(ln net.Listener) error {
 			raw.Close()
 			return nil
 		}
-		n := int(s.accepted.Add(1))
+		ac := acceptedConn{n: int(s.accepted.Add(1)), raw: raw}
 		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.untrack(raw)
-			s.handle(n, raw)
-		}()
+		select {
+		case s.idle <- ac:
+		default:
+			go s.handler(ac)
+		}
+	}
+}
+
+// handler serves connections until none comes for handlerIdle. A
+// goroutine that has served one connection has the stack a handshake
+// needs; a new goroutine per connection would start small and grow its
+// stack by copying, on every connection, a few percent of a resumed
+// handshake's CPU.
+func (s *server) handler(ac acceptedConn) {
+	wait := time.NewTimer(handlerIdle)
+	defer wait.Stop()
+	for {
+		s.handle(ac.n, ac.raw)
+		s.untrack(ac.raw)
+		s.wg.Done()
+		wait.Reset(handlerIdle)
+		select {
+		case ac = <-s.idle:
+		case <-wait.C:
+			return
+		case <-s.stopped:
+			return
+		}
 	}
 }
 
@@ -405,6 +446,7 @@ func (s *server) shutdown() {
 	s.connsMu.Lock()
 	s.closing = true
 	s.connsMu.Unlock()
+	close(s.stopped)
 	select {
 	case <-done:
 		return
@@ -467,8 +509,8 @@ func (s *server) handle(n int, raw net.Conn) {
 		return
 	}
 	cs := conn.ConnectionState()
-	report := newConnReport(n, cs, time.Since(start))
 	if s.opts.json {
+		report := newConnReport(n, cs, time.Since(start))
 		s.outMu.Lock()
 		report.writeJSON(s.stdout)
 		s.outMu.Unlock()

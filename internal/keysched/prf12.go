@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/hmac"
 	"encoding/binary"
+	"hash"
 )
 
 // Lengths fixed by the TLS 1.2 specifications.
@@ -21,28 +22,59 @@ const (
 	labelServerFinished       = "server finished"
 )
 
-// pHash fills out with P_hash(secret, seed) (RFC 5246 Section 5):
+// PRF is the TLS 1.2 PRF with its secret fixed (RFC 5246 Section 5): one
+// HMAC keyed once serves every derivation from the secret, as the key
+// block and both Finished messages all derive from the master secret. A
+// PRF allocates when it is made and not when it is used. It is not safe
+// for concurrent use.
+type PRF struct {
+	mac             hash.Hash
+	a, block, lseed []byte // A(i), the current output block, label + seed
+}
+
+// NewPRF12 keys the PRF with secret; h is the cipher suite's PRF hash
+// (SHA-256 unless the suite names SHA-384).
+func NewPRF12(h crypto.Hash, secret []byte) *PRF {
+	size := h.Size()
+	// label + seed is at most 22 + 64 bytes for the derivations of a
+	// handshake ("extended master secret" and two randoms); longer seeds
+	// (exporters) grow lseed.
+	buf := make([]byte, 2*size+96)
+	return &PRF{
+		mac:   hmac.New(h.New, secret),
+		a:     buf[:0:size],
+		block: buf[size : size : 2*size],
+		lseed: buf[2*size : 2*size],
+	}
+}
+
+// Fill fills out with PRF(secret, label, seed) = P_hash(secret, label +
+// seed), where (RFC 5246 Section 5)
 //
 //	A(0) = seed, A(i) = HMAC_hash(secret, A(i-1))
 //	P_hash = HMAC_hash(secret, A(1) + seed) + HMAC_hash(secret, A(2) + seed) + ...
 //
 // truncated to len(out).
-func pHash(h crypto.Hash, secret, seed, out []byte) {
-	mac := hmac.New(h.New, secret)
-	mac.Write(seed)
-	a := mac.Sum(nil) // A(1)
-	var block []byte
+func (p *PRF) Fill(label string, seed, out []byte) { p.fill(label, seed, nil, out) }
+
+// fill is Fill with the seed in two parts, seed1 + seed2.
+func (p *PRF) fill(label string, seed1, seed2, out []byte) {
+	p.lseed = append(append(append(p.lseed[:0], label...), seed1...), seed2...)
+	mac := p.mac
+	mac.Reset()
+	mac.Write(p.lseed)
+	p.a = mac.Sum(p.a[:0]) // A(1)
 	for len(out) > 0 {
 		mac.Reset()
-		mac.Write(a)
-		mac.Write(seed)
-		block = mac.Sum(block[:0])
-		n := copy(out, block)
+		mac.Write(p.a)
+		mac.Write(p.lseed)
+		p.block = mac.Sum(p.block[:0])
+		n := copy(out, p.block)
 		out = out[n:]
 
 		mac.Reset()
-		mac.Write(a)
-		a = mac.Sum(a[:0]) // A(i+1)
+		mac.Write(p.a)
+		p.a = mac.Sum(p.a[:0]) // A(i+1)
 	}
 }
 
@@ -50,10 +82,7 @@ func pHash(h crypto.Hash, secret, seed, out []byte) {
 // PRF(secret, label, seed) = P_<hash>(secret, label + seed), where <hash> is
 // the cipher suite's PRF hash (SHA-256 unless the suite names SHA-384).
 func PRF12(h crypto.Hash, secret []byte, label string, seed []byte, out []byte) {
-	labelAndSeed := make([]byte, 0, len(label)+len(seed))
-	labelAndSeed = append(labelAndSeed, label...)
-	labelAndSeed = append(labelAndSeed, seed...)
-	pHash(h, secret, labelAndSeed, out)
+	NewPRF12(h, secret).Fill(label, seed, out)
 }
 
 // MasterSecret12 computes the 48-byte TLS 1.2 master secret without the
@@ -87,14 +116,16 @@ func ExtendedMasterSecret(h crypto.Hash, preMaster, sessionHash []byte) []byte {
 // (RFC 5246 Section 6.3). Note the seed order: server_random first, the
 // reverse of the master secret derivation.
 func KeyBlock(h crypto.Hash, master, clientRandom, serverRandom []byte, n int) []byte {
+	return NewPRF12(h, master).KeyBlock(clientRandom, serverRandom, n)
+}
+
+// KeyBlock is the package's KeyBlock with p keyed by the master secret.
+func (p *PRF) KeyBlock(clientRandom, serverRandom []byte, n int) []byte {
 	if n < 0 {
 		n = 0
 	}
-	seed := make([]byte, 0, len(clientRandom)+len(serverRandom))
-	seed = append(seed, serverRandom...)
-	seed = append(seed, clientRandom...)
 	out := make([]byte, n)
-	PRF12(h, master, labelKeyExpansion, seed, out)
+	p.fill(labelKeyExpansion, serverRandom, clientRandom, out)
 	return out
 }
 
@@ -103,12 +134,17 @@ func KeyBlock(h crypto.Hash, master, clientRandom, serverRandom []byte, n int) [
 // Hash(handshake_messages)). fromClient selects "client finished" or
 // "server finished". Compare received values with hmac.Equal.
 func Finished12(h crypto.Hash, master []byte, fromClient bool, transcriptHash []byte) []byte {
+	return NewPRF12(h, master).Finished(fromClient, transcriptHash)
+}
+
+// Finished is Finished12 with p keyed by the master secret.
+func (p *PRF) Finished(fromClient bool, transcriptHash []byte) []byte {
 	label := labelServerFinished
 	if fromClient {
 		label = labelClientFinished
 	}
 	out := make([]byte, finishedLength12)
-	PRF12(h, master, label, transcriptHash, out)
+	p.Fill(label, transcriptHash, out)
 	return out
 }
 

@@ -149,3 +149,38 @@ func TestExportKeyingMaterial12Limits(t *testing.T) {
 		t.Error("negative key block length")
 	}
 }
+
+// TestPRFReuse: one PRF used for several derivations, long seeds and short
+// ones in any order, gives what a fresh PRF gives for each.
+func TestPRFReuse(t *testing.T) {
+	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384} {
+		master := bytes.Repeat([]byte{0x4d}, 48)
+		clientRandom := bytes.Repeat([]byte{0xc1}, 32)
+		serverRandom := bytes.Repeat([]byte{0x5e}, 32)
+		th1, th2 := bytes.Repeat([]byte{1}, h.Size()), bytes.Repeat([]byte{2}, h.Size())
+		longSeed := bytes.Repeat([]byte{0x10}, 300)
+		p := NewPRF12(h, master)
+		for round := range 2 {
+			if got, want := p.KeyBlock(clientRandom, serverRandom, 104), KeyBlock(h, master, clientRandom, serverRandom, 104); !bytes.Equal(got, want) {
+				t.Errorf("%v round %d: key block differs from a fresh PRF's", h, round)
+			}
+			long := make([]byte, 200)
+			p.Fill("EXPORTER-test", longSeed, long)
+			wantLong := make([]byte, 200)
+			PRF12(h, master, "EXPORTER-test", longSeed, wantLong)
+			if !bytes.Equal(long, wantLong) {
+				t.Errorf("%v round %d: long seed output differs from a fresh PRF's", h, round)
+			}
+			if got, want := p.Finished(true, th1), Finished12(h, master, true, th1); !bytes.Equal(got, want) {
+				t.Errorf("%v round %d: client Finished differs from a fresh PRF's", h, round)
+			}
+			if got, want := p.Finished(false, th2), Finished12(h, master, false, th2); !bytes.Equal(got, want) {
+				t.Errorf("%v round %d: server Finished differs from a fresh PRF's", h, round)
+			}
+		}
+		// The point of a PRF made once: using it allocates only the result.
+		if allocs := testing.AllocsPerRun(10, func() { p.Finished(true, th1) }); allocs > 1 {
+			t.Errorf("%v: Finished on a made PRF allocates %.0f times, want only its result", h, allocs)
+		}
+	}
+}
