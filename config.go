@@ -110,13 +110,13 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 //	SessionStore             an in-memory cache of MaxCachedSessions entries
 //	MaxCachedSessions        20480
 //	SessionTimeout           300 seconds (OpenSSL's), for TLS 1.2 sessions and tickets
-//	SessionTicketsDisabled   false: tickets on, in both versions and roles
+//	SessionTicketsDisabled   false: tickets on, in both versions and roles (off: TLS 1.3 stateful tickets while the cache is on)
 //	TicketKeys, TicketSealer random keys per Config, rotated automatically
-//	TicketLifetime           7 days, RFC 8446's maximum (TLS 1.3 tickets)
+//	TicketLifetime           7 days, RFC 8446's maximum (TLS 1.3 sealed tickets; stateful ones SessionTimeout)
 //	TicketsPerConnection     2 TLS 1.3 tickets after each handshake
 //	MaxTicketAgeSkew         10 seconds
 //	AllowPSKWithoutDHE       false: TLS 1.3 resumption always with a fresh key exchange
-//	SingleUseTickets         false: TLS 1.3 tickets are sealed state
+//	SingleUseTickets         false: TLS 1.3 tickets are sealed state (implied by SessionTicketsDisabled with the cache on)
 //	MaxEarlyData             0: TLS 1.3 0-RTT early data is not accepted
 //	AntiReplay               an in-memory strike register per Config (when MaxEarlyData > 0)
 //	EarlyDataAgeWindow       3 seconds
@@ -272,7 +272,21 @@ type Config struct {
 	// callback does): false means an empty session ID and no ticket.
 	AllowNewSession func(*ClientHelloInfo) bool
 
-	// SessionTicketsDisabled turns RFC 5077 tickets and TLS 1.3 tickets off.
+	// SessionTicketsDisabled turns stateless tickets off: RFC 5077 tickets
+	// (TLS 1.2 then resumes by session ID) and sealed TLS 1.3 tickets. On
+	// a server whose session cache is on (SessionCacheMode not
+	// SessionCacheOff) TLS 1.3 still resumes, as with OpenSSL and nginx,
+	// through stateful tickets: each is a random identity of a session
+	// kept in SessionStore and is taken on first use, exactly as
+	// SingleUseTickets makes them (which this implies), with every check
+	// of a sealed ticket's resumption. A sealed ticket offered is refused
+	// as "tickets-off", a stateful one already used or lost as
+	// "unknown-session", and a store failure costs a ticket or a full
+	// handshake ("store-unavailable"), never the connection. With the
+	// cache off too a server issues no TLS 1.3 tickets and refuses any
+	// offered as "tickets-off". The SessionCacheNoInternal* modes and the
+	// GetSession and OnNewSession callbacks concern session IDs only. On a
+	// client it means no tickets asked for nor offered.
 	SessionTicketsDisabled bool
 	// TicketKeys seals and opens tickets. nil means keys made at random and
 	// rotated automatically for this Config alone.
@@ -286,7 +300,10 @@ type Config struct {
 	// are opened whatever it is.
 	TicketFormat TicketFormat
 	// TicketLifetime is the lifetime of TLS 1.3 tickets; zero means 7 days,
-	// the RFC 8446 maximum. TLS 1.2 tickets live SessionTimeout.
+	// the RFC 8446 maximum, for sealed tickets, and SessionTimeout for
+	// stateful ones (SingleUseTickets, or SessionTicketsDisabled with the
+	// cache on), which occupy the store while they live, as OpenSSL's do.
+	// TLS 1.2 tickets live SessionTimeout.
 	TicketLifetime time.Duration
 	// TicketsPerConnection is how many TLS 1.3 tickets a server sends after
 	// a handshake; zero means 2, and a negative value none.
@@ -298,7 +315,11 @@ type Config struct {
 	// without a fresh key exchange) when the client offers only that.
 	AllowPSKWithoutDHE bool
 	// SingleUseTickets makes TLS 1.3 tickets identifiers of sessions held in
-	// the session store, deleted on first use, instead of sealed state.
+	// the session store, deleted on first use, instead of sealed state
+	// (stateful tickets), whatever SessionCacheMode says. It is implied by
+	// SessionTicketsDisabled while the session cache is on; with both
+	// SessionTicketsDisabled and SessionCacheOff there are no TLS 1.3
+	// tickets, whatever it says.
 	SingleUseTickets bool
 	// MaxEarlyData turns on TLS 1.3 0-RTT on a server: the most early data,
 	// in bytes, a client may send (max_early_data_size, RFC 8446, Section
@@ -306,14 +327,15 @@ type Config struct {
 	// accepts none. Early data can be replayed by an attacker (Section
 	// 8): enable it only for requests that are safe to repeat, and read
 	// it with Conn.ReadEarlyData. Each ClientHello's early data is
-	// accepted once per strike register (AntiReplay), or, with
-	// SingleUseTickets and a store that takes atomically, once per ticket.
+	// accepted once per strike register (AntiReplay), or, with stateful
+	// tickets (SingleUseTickets, implied by SessionTicketsDisabled) and a
+	// store that takes atomically, once per ticket.
 	MaxEarlyData uint32
 	// AntiReplay is the strike register of ClientHellos whose early data
 	// was accepted (Section 8.2). nil means one in memory per Config,
 	// which stops replays to this process only; servers behind a load
-	// balancer share one (stores/redis.StrikeRegister). With
-	// SingleUseTickets and an atomic take, nil means the ticket alone
+	// balancer share one (stores/redis.StrikeRegister). With stateful
+	// tickets and an atomic take, nil means the ticket alone
 	// guards against replay (Section 8.1).
 	AntiReplay AntiReplay
 	// EarlyDataAgeWindow is the largest difference between the ticket age

@@ -231,7 +231,7 @@ func (hs *server13) settleEarlyData(offered bool) {
 		f.binder = h.PSKBinders[hs.pskIndex]
 		f.obfuscatedAge = h.PSKIdentities[hs.pskIndex].ObfuscatedTicketAge
 		_, taker := cfg.SessionStore.(SessionTaker)
-		f.singleUseTaken = cfg.SingleUseTickets && (cfg.memoryStore() != nil || taker)
+		f.singleUseTaken = cfg.ticketMode13() == tickets13Stateful && (cfg.memoryStore() != nil || taker)
 	}
 	d := c.decideEarlyData(hs, f)
 	if !d.accept {

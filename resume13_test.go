@@ -187,7 +187,7 @@ func TestResume13SingleUseTickets(t *testing.T) {
 	scfg := testServerConfig(t)
 	scfg.SingleUseTickets = true
 	s := firstSession13(t, testClientConfig(t), scfg)
-	if len(s.ticket) != 32 {
+	if len(s.ticket) != ticketIDLen || !isOurTicketID(s.ticket) {
 		t.Fatalf("single-use ticket of %d bytes", len(s.ticket))
 	}
 	ccfg := testClientConfig(t)

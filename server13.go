@@ -548,8 +548,8 @@ func (hs *server13) readFinished() error {
 // sendNewSessionTickets issues TicketsPerConnection tickets (RFC 8446,
 // Section 4.6.1), right after our Finished or, when the client
 // authenticates, after its Finished so the tickets carry its certificate. Each is a stateless ticket
-// (the session sealed by the ticket keys) or, with SingleUseTickets, a
-// random identity of a session kept in the store.
+// (the session sealed by the ticket keys) or a stateful one, the random
+// identity of a session kept in the store (ticketMode13).
 func (hs *server13) sendNewSessionTickets() error {
 	c, cfg, h := hs.c, hs.c.config, hs.hello
 	n := cfg.TicketsPerConnection
@@ -563,11 +563,18 @@ func (hs *server13) sendNewSessionTickets() error {
 	// that are not compatible with the advertised modes".
 	modeOK := slices.Contains(h.PSKModes, wire.PSKModeDHE) ||
 		(slices.Contains(h.PSKModes, wire.PSKModePlain) && cfg.AllowPSKWithoutDHE)
-	if n < 0 || !modeOK || !hs.cacheable || cfg.SessionTicketsDisabled {
+	mode := cfg.ticketMode13()
+	if n < 0 || !modeOK || !hs.cacheable || mode == tickets13Off {
 		return nil
 	}
 	now := cfg.time()
 	lifetime := cfg.ticketLifetime13()
+	if mode == tickets13Stateful && cfg.TicketLifetime <= 0 {
+		// A stateful ticket occupies the store for its lifetime, two per
+		// connection: like OpenSSL's and nginx's, it lives as long as a
+		// cached session (SessionTimeout), not RFC 8446's 7-day maximum.
+		lifetime = min(lifetime, cfg.sessionTimeout())
+	}
 	peerCerts, certs := clientLeafOnly(hs.peerChain, c.state.PeerCertificates)
 	verified := hs.verified
 	if s := hs.resumed; s != nil {
@@ -605,7 +612,7 @@ func (hs *server13) sendNewSessionTickets() error {
 			ageAdd:      binary.BigEndian.Uint32(ageAdd[:]),
 			maxEarly:    cfg.MaxEarlyData,
 		}
-		ticket, ok := hs.mintTicket(s)
+		ticket, ok := hs.mintTicket(s, mode)
 		if !ok {
 			// A failing sealer means no ticket, not a failed handshake;
 			// the next would fail too, and each try may cost the store
@@ -644,14 +651,14 @@ func (hs *server13) ticketsSealedHere() bool {
 }
 
 // mintTicket makes the ticket identity for s.
-func (hs *server13) mintTicket(s *Session) ([]byte, bool) {
+func (hs *server13) mintTicket(s *Session, mode ticketMode13) ([]byte, bool) {
 	c, cfg := hs.c, hs.c.config
-	if !cfg.SingleUseTickets {
+	if mode == tickets13Sealed {
 		t, err := c.sealTicket(hs.ctx, s)
 		return t, err == nil
 	}
-	id := make([]byte, 32)
-	if _, err := readFull(cfg.rand(), id); err != nil {
+	id, err := cfg.newTicketID()
+	if err != nil {
 		return nil, false
 	}
 	// The Put is off the critical path for an external store (putSession):

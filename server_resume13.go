@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/sha256"
 	"slices"
 	"time"
 
@@ -54,7 +55,7 @@ func (hs *server13) selectPSK() (pskDecision, error) {
 	// parser with illegal_parameter, as Section 4.2.11 requires.)
 
 	switch {
-	case cfg.SessionTicketsDisabled:
+	case cfg.ticketMode13() == tickets13Off:
 		d.refused = RefusedTicketsOff
 		return d, nil
 	case !hs.cacheable:
@@ -108,16 +109,102 @@ func (hs *server13) selectPSK() (pskDecision, error) {
 	return d, nil
 }
 
+// ticketMode13 is how a TLS 1.3 server issues and redeems tickets.
+type ticketMode13 int
+
+const (
+	tickets13Off      ticketMode13 = iota // no tickets issued, none redeemed
+	tickets13Sealed                       // stateless: the session sealed by the ticket keys
+	tickets13Stateful                     // a random identity of a session kept in the store, taken on use
+)
+
+// ticketMode13 decides between sealed and stateful tickets. With
+// SessionTicketsDisabled a server still resumes TLS 1.3 through its session
+// cache, as OpenSSL and nginx do: RFC 8446 has no session IDs (Section 2.2),
+// so a stateful ticket, whose identity is a key into the cache, is the only
+// way, and without it TLS 1.3 clients would never resume. Such tickets are
+// what SingleUseTickets makes; only with the session cache off too are there
+// no tickets at all.
+func (c *Config) ticketMode13() ticketMode13 {
+	switch {
+	case c.SessionTicketsDisabled && c.serverCacheOn():
+		return tickets13Stateful
+	case c.SessionTicketsDisabled:
+		return tickets13Off
+	case c.SingleUseTickets:
+		return tickets13Stateful
+	}
+	return tickets13Sealed
+}
+
+// Stateful ticket identities are 32 random bytes followed by the first 8
+// bytes of SHA-256("reprise ticket ID" || those 32 bytes), as session IDs
+// are tagged (store_guard.go). The tag lets the server refuse an identity
+// it cannot have issued (a sealed ticket from before tickets were turned
+// off, or junk) without a store round trip: a ClientHello may carry
+// several identities, each of which would otherwise cost one. At 40 bytes
+// an identity is also longer than any TLS 1.2 session ID (at most 32,
+// RFC 5246, Section 7.4.1.2), so sharing the store with session IDs, a
+// TLS 1.2 ID seen on the wire can never be offered as a PSK identity to
+// take the session it names, nor a ticket identity be looked up as an ID.
+const (
+	ticketIDRandomLen = 32
+	ticketIDLen       = ticketIDRandomLen + sessionIDTagLen
+)
+
+var ticketIDTagLabel = []byte("reprise ticket ID")
+
+func ticketIDTag(random []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(ticketIDTagLabel)
+	h.Write(random)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// newTicketID returns a fresh tagged stateful ticket identity.
+func (c *Config) newTicketID() ([]byte, error) {
+	id := make([]byte, ticketIDLen)
+	if _, err := readFull(c.rand(), id[:ticketIDRandomLen]); err != nil {
+		return nil, err
+	}
+	tag := ticketIDTag(id[:ticketIDRandomLen])
+	copy(id[ticketIDRandomLen:], tag[:sessionIDTagLen])
+	return id, nil
+}
+
+// isOurTicketID reports whether identity has the shape of a stateful
+// ticket this server (or another reprise node) issued.
+func isOurTicketID(identity []byte) bool {
+	if len(identity) != ticketIDLen {
+		return false
+	}
+	tag := ticketIDTag(identity[:ticketIDRandomLen])
+	return string(tag[:sessionIDTagLen]) == string(identity[ticketIDRandomLen:])
+}
+
 // lookupPSK finds the session behind a PSK identity: a sealed ticket, or
-// with SingleUseTickets an entry taken from the store, so that it can never
-// be used twice. The identity is attacker-controlled; every failure is a
-// refusal. What the lookup meets is tallied in met.
+// for a stateful ticket an entry taken from the store, so that it can
+// never be used twice. The identity is attacker-controlled; every failure
+// is a refusal. What the lookup meets is tallied in met.
 func (hs *server13) lookupPSK(identity []byte, met *lookupTally) (*Session, Refusal) {
 	c, cfg := hs.c, hs.c.config
-	if !cfg.SingleUseTickets {
+	if cfg.ticketMode13() == tickets13Sealed {
 		s, status, refused := c.openTicket(hs.ctx, identity)
 		met.ticketOpened(status)
 		return s, refused
+	}
+	if !isOurTicketID(identity) {
+		// Not a stateful ticket of ours: no store lookup. With stateless
+		// tickets off, it is most likely a sealed ticket from before they
+		// were turned off; with SingleUseTickets it explains as before,
+		// as an unknown session.
+		if cfg.SessionTicketsDisabled {
+			return nil, RefusedTicketsOff
+		}
+		met.misses++
+		return nil, RefusedUnknownSession
 	}
 	s, err := c.takeSession(hs.ctx, identity)
 	switch {

@@ -343,6 +343,7 @@ func TestSelectPSK13(t *testing.T) {
 			return append([]identity{{identity: []byte("not a ticket"), secret: ids[0].secret}}, ids...)
 		}, resumed: true, index: 1, dhe: true, met: lookupTally{ticketsOpened: 1}},
 		{name: "single-use ticket from the store", config: func(c *Config) { c.SingleUseTickets = true }, resumed: true, dhe: true},
+		{name: "tickets off: stateful ticket from the session cache", config: func(c *Config) { c.SessionTicketsDisabled = true }, resumed: true, dhe: true},
 
 		// The refusal list, in state.go's order.
 		{name: "single-use ticket not in the store", config: func(c *Config) { c.SingleUseTickets = true },
@@ -359,7 +360,22 @@ func TestSelectPSK13(t *testing.T) {
 			refused: RefusedSNI, met: lookupTally{ticketsOpened: 1}},
 		{name: "client certificate now required", config: func(c *Config) { c.ClientAuth = RequireAnyClientCert },
 			refused: RefusedClientAuth, met: lookupTally{ticketsOpened: 1}},
-		{name: "tickets off", config: func(c *Config) { c.SessionTicketsDisabled = true }, refused: RefusedTicketsOff},
+		{name: "tickets and session cache off", config: func(c *Config) {
+			c.SessionTicketsDisabled, c.SessionCacheMode = true, SessionCacheOff
+		}, refused: RefusedTicketsOff},
+		{name: "tickets off, a sealed ticket offered", config: func(c *Config) { c.SessionTicketsDisabled = true },
+			offer: func(h *wire.ClientHello, ids []identity) []identity {
+				ids[0].identity = []byte("a sealed ticket")
+				return ids
+			},
+			refused: RefusedTicketsOff},
+		{name: "tickets off, a stateful ticket not in the store", config: func(c *Config) { c.SessionTicketsDisabled = true },
+			offer: func(h *wire.ClientHello, ids []identity) []identity {
+				other, _ := new(Config).newTicketID() // tagged, so looked up, and missed
+				ids[0].identity = other
+				return ids
+			},
+			refused: RefusedUnknownSession, met: lookupTally{misses: 1}},
 		{name: "ticket of another key", config: func(c *Config) { c.TicketKeys = otherKeys }, refused: RefusedTicketKey},
 		{name: "tampered ticket", offer: func(h *wire.ClientHello, ids []identity) []identity {
 			ids[0].identity = bytes.Clone(ids[0].identity)
@@ -422,8 +438,10 @@ func TestSelectPSK13(t *testing.T) {
 			if tc.config != nil {
 				tc.config(cfg)
 			}
-			if cfg.SingleUseTickets {
-				ticket = bytes.Repeat([]byte{5}, 32)
+			if cfg.ticketMode13() == tickets13Stateful {
+				if ticket, err = cfg.newTicketID(); err != nil {
+					t.Fatal(err)
+				}
 				if cfg.SessionStore == nil {
 					cfg.store().Put(ctx, ticket, s)
 				}

@@ -57,7 +57,9 @@ func (c *Config) cacheMode() SessionCacheMode {
 func (c *Config) serverCacheOn() bool { return c.cacheMode() != SessionCacheOff }
 
 // SessionStore is a server's session cache: sessions by TLS 1.2 session ID
-// and, with SingleUseTickets, TLS 1.3 sessions by ticket identity.
+// (at most 32 bytes) and, for stateful tickets (SingleUseTickets, implied by
+// SessionTicketsDisabled while the cache is on), TLS 1.3 sessions by ticket
+// identity (40 bytes, so the two never meet), each taken on first use.
 //
 // Sessions hold master secrets: an implementation that keeps them outside
 // the process must encrypt and authenticate them. IDs come from the

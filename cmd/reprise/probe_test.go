@@ -135,9 +135,12 @@ func TestProbeServe(t *testing.T) {
 			"psk_ke": false, "psk_dhe_ke": true}},
 		{"on", "off", map[string]any{"session_id": false, "tickets": true, "ems_downgrade_refused": true,
 			"sni_bound": true, "tls13_psk": true}},
-		// Tickets off turns TLS 1.3 tickets off too.
+		// Tickets off with the cache on: TLS 1.3 resumes by stateful
+		// tickets, single-use, living the session timeout.
 		{"off", "on", map[string]any{"session_id": true, "tickets": false, "ticket_lifetime_hint": nil,
-			"ems_downgrade_refused": true, "sni_bound": true, "tls13_psk": false, "tls13_tickets": 0, "ticket_reuse": nil}},
+			"ems_downgrade_refused": true, "sni_bound": true, "tls13_psk": true, "tls13_tickets": 2,
+			"tls13_ticket_lifetime": 300, "ticket_reuse": false}},
+		// Both off: no TLS 1.3 tickets either.
 		{"off", "off", map[string]any{"session_id": false, "tickets": false, "ems": true,
 			"ems_downgrade_refused": nil, "sni_bound": nil, "tls13_psk": false, "ticket_reuse": nil}},
 	} {
