@@ -444,41 +444,6 @@ func (hs *client12) sendChangeCipherSpecAndFinished() error {
 	return err
 }
 
-// saveNewSession keeps the session a full handshake made, if the server
-// made it resumable: a session ID to offer, or a ticket.
-func (hs *client12) saveNewSession() {
-	c := hs.c
-	hasTicket := hs.gotTicket && len(hs.ticket) > 0
-	if len(hs.sh.SessionID) == 0 && !hasTicket {
-		c.state.session = nil
-		return
-	}
-	lifetime := clientSessionLifetime12
-	if hasTicket {
-		lifetime = ticketLifetime12(hs.ticketHint)
-	}
-	s := &Session{
-		version:     VersionTLS12,
-		cipherSuite: hs.suite.id,
-		secret:      hs.master,
-		ems:         hs.ems,
-		etm:         hs.etm,
-		verified:    !c.config.InsecureSkipVerify,
-		id:          hs.sh.SessionID,
-		created:     c.config.time(),
-		lifetime:    lifetime,
-		serverName:  c.config.ServerName,
-		alpn:        hs.sh.ALPN,
-		peerCerts:   hs.peerChain,
-		certs:       c.state.PeerCertificates,
-		isClient:    true,
-	}
-	if hasTicket {
-		s.ticket = hs.ticket
-	}
-	c.saveSession(hs.ch.key, s)
-}
-
 // prf is the PRF keyed with the master secret, made on first use: one HMAC
 // key setup serves the key block and both Finished messages.
 func (hs *client12) prf() *keysched.PRF {

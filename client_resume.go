@@ -8,6 +8,7 @@ import (
 
 	"github.com/reprise-tls/reprise/internal/alert"
 	"github.com/reprise-tls/reprise/internal/diag"
+	"github.com/reprise-tls/reprise/internal/keysched"
 	"github.com/reprise-tls/reprise/internal/wire"
 )
 
@@ -51,7 +52,8 @@ func (c *Conn) sessionCacheKey() string {
 // the session to offer and says why not; offerSession writes a TLS 1.2
 // offer into the hello (a TLS 1.3 one goes into pre_shared_key in
 // prepareTLS13, its binder in fillBinders); accept12 and accept13 check the
-// server's answer; answered is the one writer of ConnectionState.Refused.
+// server's answer; answered is the one writer of ConnectionState.Refused;
+// saveNewSession (TLS 1.2) and saveTicket13 build the new sessions.
 
 // decideOffer chooses the session to offer: the explicitly handed-over
 // Config.Session first, else the cache's. It returns the session and how
@@ -251,6 +253,89 @@ func (c *Conn) saveSession(key string, s *Session) {
 	if cache := c.config.ClientSessionCache; cache != nil && s != nil {
 		cache.Put(key, s)
 	}
+}
+
+// saveNewSession keeps the session a full TLS 1.2 handshake made, if the
+// server made it resumable: a session ID to offer, or a ticket.
+func (hs *client12) saveNewSession() {
+	c := hs.c
+	hasTicket := hs.gotTicket && len(hs.ticket) > 0
+	if len(hs.sh.SessionID) == 0 && !hasTicket {
+		c.state.session = nil
+		return
+	}
+	lifetime := clientSessionLifetime12
+	if hasTicket {
+		lifetime = ticketLifetime12(hs.ticketHint)
+	}
+	s := &Session{
+		version:     VersionTLS12,
+		cipherSuite: hs.suite.id,
+		secret:      hs.master,
+		ems:         hs.ems,
+		etm:         hs.etm,
+		verified:    !c.config.InsecureSkipVerify,
+		id:          hs.sh.SessionID,
+		created:     c.config.time(),
+		lifetime:    lifetime,
+		serverName:  c.config.ServerName,
+		alpn:        hs.sh.ALPN,
+		peerCerts:   hs.peerChain,
+		certs:       c.state.PeerCertificates,
+		isClient:    true,
+	}
+	if hasTicket {
+		s.ticket = hs.ticket
+	}
+	c.saveSession(hs.ch.key, s)
+}
+
+// saveTicket13 turns a TLS 1.3 NewSessionTicket into a Session (RFC 8446,
+// Section 4.6.1), for Session and TakeSession and the client session cache.
+func (c *Conn) saveTicket13(nst *wire.NewSessionTicket13) {
+	p, cfg := c.post13, c.config
+	// RFC 8446, Section 4.6.1: "The value of zero indicates that the
+	// ticket should be discarded immediately." A client that turned tickets
+	// off did not ask for any.
+	if nst.Lifetime == 0 || cfg.SessionTicketsDisabled {
+		return
+	}
+	s := p.ticketSession(nst, cfg.time())
+	p.keep(s)
+	// ConnectionState reads c.state under handshakeMu. The handshake is
+	// over, so taking it here (after inMu) cannot deadlock with it.
+	c.handshakeMu.Lock()
+	c.state.TicketsIssued++
+	c.handshakeMu.Unlock()
+	if cfg.ClientSessionCache != nil {
+		cfg.ClientSessionCache.Put(p.cacheKey, s)
+	}
+}
+
+// ticketSession is the session a TLS 1.3 ticket resumes, made at now.
+func (p *post13State) ticketSession(nst *wire.NewSessionTicket13, now time.Time) *Session {
+	s := &Session{
+		version:     VersionTLS13,
+		cipherSuite: p.suite.id,
+		// The PSK is derived now: the resumption master secret is not
+		// kept in the session, so one leaked ticket's PSK reveals nothing
+		// about the others.
+		secret:     keysched.ResumptionPSK(p.suite.hash, p.resumptionSecret, nst.Nonce),
+		verified:   p.verified,
+		created:    now,
+		lifetime:   min(time.Duration(nst.Lifetime)*time.Second, maxTicketLifetime13),
+		serverName: p.serverName,
+		alpn:       p.alpn,
+		peerCerts:  p.peerCerts,
+		certs:      p.certs,
+		ageAdd:     nst.AgeAdd,
+		ticket:     nst.Ticket,
+		isClient:   true,
+	}
+	if nst.HasEarlyData {
+		s.maxEarly = nst.MaxEarlyData
+	}
+	return s
 }
 
 func isIP(host string) bool { return net.ParseIP(host) != nil }

@@ -64,6 +64,21 @@ func (p *post13State) takeSession(now time.Time) *Session {
 	return nil
 }
 
+// keep adds the session of a received ticket to those Session and
+// TakeSession hand out, keeping the newest maxTicketsPerConnection13.
+func (p *post13State) keep(s *Session) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sessions = append(p.sessions, s)
+	if len(p.sessions) > maxTicketsPerConnection13 {
+		p.sessions = p.sessions[len(p.sessions)-maxTicketsPerConnection13:]
+	}
+	p.unused = append(p.unused, s)
+	if len(p.unused) > maxTicketsPerConnection13 {
+		p.unused = p.unused[len(p.unused)-maxTicketsPerConnection13:]
+	}
+}
+
 // latestSession returns the session from the newest ticket, or nil.
 func (p *post13State) latestSession() *Session {
 	p.mu.Lock()
@@ -153,8 +168,9 @@ func (c *Conn) handlePostHandshake13(msg []byte) error {
 	return peerError(alert.UnexpectedMessage, "unexpected %s after the TLS 1.3 handshake", msgName(msg[0]))
 }
 
-// handleNewSessionTicket13 turns a ticket into a Session and stores it in
-// the client session cache (RFC 8446, Section 4.6.1).
+// handleNewSessionTicket13 reads a ticket, bounds how many arrive without
+// application data, and hands it to saveTicket13 (client_resume.go), which
+// turns it into a Session (RFC 8446, Section 4.6.1).
 func (c *Conn) handleNewSessionTicket13(msg []byte) error {
 	nst := new(wire.NewSessionTicket13)
 	if err := nst.Unmarshal(msg); err != nil {
@@ -168,56 +184,10 @@ func (c *Conn) handleNewSessionTicket13(msg []byte) error {
 	if c.ticketsWithoutData > maxRecordsWithoutData {
 		return peerError(alert.UnexpectedMessage, "more than %d NewSessionTickets without application data", maxRecordsWithoutData)
 	}
-	p, cfg := c.post13, c.config
-	// RFC 8446, Section 4.6.1: "The value of zero indicates that the
-	// ticket should be discarded immediately." A client that turned tickets
-	// off did not ask for any.
-	if f := cfg.diagnostics.OnTicket; f != nil {
+	if f := c.config.diagnostics.OnTicket; f != nil {
 		f(diag.Ticket{Version: VersionTLS13, Lifetime: nst.Lifetime, AgeAdd: nst.AgeAdd, NonceLen: len(nst.Nonce), Len: len(nst.Ticket)})
 	}
-	if nst.Lifetime == 0 || cfg.SessionTicketsDisabled {
-		return nil
-	}
-	lifetime := min(time.Duration(nst.Lifetime)*time.Second, maxTicketLifetime13)
-	s := &Session{
-		version:     VersionTLS13,
-		cipherSuite: p.suite.id,
-		// The PSK is derived now: the resumption master secret is not
-		// kept in the session, so one leaked ticket's PSK reveals nothing
-		// about the others.
-		secret:     keysched.ResumptionPSK(p.suite.hash, p.resumptionSecret, nst.Nonce),
-		verified:   p.verified,
-		created:    cfg.time(),
-		lifetime:   lifetime,
-		serverName: p.serverName,
-		alpn:       p.alpn,
-		peerCerts:  p.peerCerts,
-		certs:      p.certs,
-		ageAdd:     nst.AgeAdd,
-		ticket:     nst.Ticket,
-		isClient:   true,
-	}
-	if nst.HasEarlyData {
-		s.maxEarly = nst.MaxEarlyData
-	}
-	p.mu.Lock()
-	p.sessions = append(p.sessions, s)
-	if len(p.sessions) > maxTicketsPerConnection13 {
-		p.sessions = p.sessions[len(p.sessions)-maxTicketsPerConnection13:]
-	}
-	p.unused = append(p.unused, s)
-	if len(p.unused) > maxTicketsPerConnection13 {
-		p.unused = p.unused[len(p.unused)-maxTicketsPerConnection13:]
-	}
-	p.mu.Unlock()
-	// ConnectionState reads c.state under handshakeMu. The handshake is
-	// over, so taking it here (after inMu) cannot deadlock with it.
-	c.handshakeMu.Lock()
-	c.state.TicketsIssued++
-	c.handshakeMu.Unlock()
-	if cfg.ClientSessionCache != nil {
-		cfg.ClientSessionCache.Put(p.cacheKey, s)
-	}
+	c.saveTicket13(nst)
 	return nil
 }
 

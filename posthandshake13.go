@@ -173,18 +173,6 @@ func (c *Conn) readPostHandshakeAuthCertificate(t *transcript, cert *wire.Certif
 	}
 }
 
-// ticketNonce is the nonce of the i-th ticket of one batch: one byte for
-// the handshake's batch, and after each post-handshake authentication a
-// longer one that names the round, so that nonces never repeat within a
-// connection (Section 4.6.1) and neither do the PSKs.
-func (hs *server13) ticketNonce(i int) []byte {
-	if hs.phaRounds == 0 {
-		return []byte{byte(i)}
-	}
-	r := hs.phaRounds
-	return []byte{byte(r >> 24), byte(r >> 16), byte(r >> 8), byte(r), byte(i)}
-}
-
 // answerCertificateRequest13 is the client's side: called by Read, with
 // inMu held, for a post-handshake CertificateRequest.
 func (c *Conn) answerCertificateRequest13(msg []byte) error {

@@ -3,9 +3,7 @@ package reprise
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"slices"
-	"time"
 
 	"github.com/reprise-tls/reprise/internal/alert"
 	"github.com/reprise-tls/reprise/internal/keysched"
@@ -543,129 +541,6 @@ func (hs *server13) readFinished() error {
 	}
 	c.post13.inSecret = hs.clientAP
 	return c.setReadSecret13(hs.suite, hs.clientAP)
-}
-
-// sendNewSessionTickets issues TicketsPerConnection tickets (RFC 8446,
-// Section 4.6.1), right after our Finished or, when the client
-// authenticates, after its Finished so the tickets carry its certificate. Each is a stateless ticket
-// (the session sealed by the ticket keys) or a stateful one, the random
-// identity of a session kept in the store (ticketMode13).
-func (hs *server13) sendNewSessionTickets() error {
-	c, cfg, h := hs.c, hs.c.config, hs.hello
-	n := cfg.TicketsPerConnection
-	if n == 0 {
-		n = 2
-	}
-	// Each ticket's nonce is its one-byte index, and nonces must differ
-	// within a connection (RFC 8446, Section 4.6.1) so each PSK does.
-	n = min(n, 256)
-	// Section 4.2.9: "Servers SHOULD NOT send NewSessionTicket with tickets
-	// that are not compatible with the advertised modes".
-	modeOK := slices.Contains(h.PSKModes, wire.PSKModeDHE) ||
-		(slices.Contains(h.PSKModes, wire.PSKModePlain) && cfg.AllowPSKWithoutDHE)
-	mode := cfg.ticketMode13()
-	if n < 0 || !modeOK || !hs.cacheable || mode == tickets13Off {
-		return nil
-	}
-	now := cfg.time()
-	lifetime := cfg.ticketLifetime13()
-	if mode == tickets13Stateful && cfg.TicketLifetime <= 0 {
-		// A stateful ticket occupies the store for its lifetime, two per
-		// connection: like OpenSSL's and nginx's, it lives as long as a
-		// cached session (SessionTimeout), not RFC 8446's 7-day maximum.
-		lifetime = min(lifetime, cfg.sessionTimeout())
-	}
-	peerCerts, certs := clientLeafOnly(hs.peerChain, c.state.PeerCertificates)
-	verified := hs.verified
-	if s := hs.resumed; s != nil {
-		// Section 4.6.1 recommends limiting the total lifetime of keying
-		// material first authenticated by a certificate: tickets from a
-		// resumption expire with the original session.
-		lifetime = min(lifetime, s.created.Add(s.lifetime).Sub(now))
-		if hs.phaRounds == 0 { // else the identity post-handshake auth just learned
-			peerCerts, verified = s.peerCerts, s.verified
-			certs, _ = s.PeerCertificates()
-		}
-	}
-	if lifetime < time.Second {
-		return nil
-	}
-	resumptionSecret := hs.master.ResumptionMasterSecret(hs.t.Sum())
-	for i := range n {
-		nonce := hs.ticketNonce(i)
-		var ageAdd [4]byte
-		if _, err := readFull(cfg.rand(), ageAdd[:]); err != nil {
-			return err
-		}
-		s := &Session{
-			version:     VersionTLS13,
-			cipherSuite: hs.suite.id,
-			secret:      keysched.ResumptionPSK(hs.suite.hash, resumptionSecret, nonce),
-			verified:    verified,
-			idContext:   cfg.SessionIDContext,
-			created:     now,
-			lifetime:    lifetime,
-			serverName:  h.ServerName,
-			alpn:        hs.alpn,
-			peerCerts:   peerCerts,
-			certs:       certs,
-			ageAdd:      binary.BigEndian.Uint32(ageAdd[:]),
-			maxEarly:    cfg.MaxEarlyData,
-		}
-		ticket, ok := hs.mintTicket(s, mode)
-		if !ok {
-			// A failing sealer means no ticket, not a failed handshake;
-			// the next would fail too, and each try may cost the store
-			// budget while the client waits.
-			break
-		}
-		nst := &wire.NewSessionTicket13{
-			Lifetime: uint32(lifetime / time.Second),
-			AgeAdd:   s.ageAdd,
-			Nonce:    nonce,
-			Ticket:   ticket,
-		}
-		if n := cfg.testAdvertiseEarlyData; n > 0 {
-			nst.HasEarlyData, nst.MaxEarlyData = true, n
-		}
-		if cfg.MaxEarlyData > 0 {
-			// RFC 8446, Section 4.6.1: max_early_data_size, the
-			// early data this ticket may carry.
-			nst.HasEarlyData, nst.MaxEarlyData = true, cfg.MaxEarlyData
-		}
-		if _, err := c.writeMsg(nil, nst); err != nil {
-			return err
-		}
-		c.counters().ticketsIssued.Add(1)
-		c.state.TicketsIssued++
-		c.state.session = s
-	}
-	return nil
-}
-
-// ticketsSealedHere reports whether mintTicket seals sessions in process
-// with the ticket keys, calling out to no store or TicketSealer.
-func (hs *server13) ticketsSealedHere() bool {
-	cfg := hs.c.config
-	return cfg.TicketSealer == nil && !cfg.SingleUseTickets && !cfg.SessionTicketsDisabled
-}
-
-// mintTicket makes the ticket identity for s.
-func (hs *server13) mintTicket(s *Session, mode ticketMode13) ([]byte, bool) {
-	c, cfg := hs.c, hs.c.config
-	if mode == tickets13Sealed {
-		t, err := c.sealTicket(hs.ctx, s)
-		return t, err == nil
-	}
-	id, err := cfg.newTicketID()
-	if err != nil {
-		return nil, false
-	}
-	// The Put is off the critical path for an external store (putSession):
-	// a store that fails it costs this ticket's later resumption, not the
-	// handshake.
-	c.putSession(hs.ctx, id, s)
-	return id, true
 }
 
 // finish records the outcome in the connection state.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"slices"
 	"time"
-
-	"github.com/reprise-tls/reprise/internal/wire"
 )
 
 // resumeDecision is the outcome of the server's resumption decision: a
@@ -356,20 +354,6 @@ func (hs *server12) storeSession(s *Session) {
 		// A panicking callback costs nothing but its own work.
 		recoverCallback(cfg, func() { cfg.OnNewSession(s) })
 	}
-}
-
-// sendNewSessionTicket seals s into a ticket (RFC 5077, Section 3.3). If
-// sealing fails the server keeps its promise with an empty ticket.
-func (hs *server12) sendNewSessionTicket(s *Session) error {
-	c := hs.c
-	nst := &wire.NewSessionTicket12{LifetimeHint: uint32(c.config.sessionTimeout() / time.Second)}
-	if t, err := c.sealTicket(hs.ctx, s); err == nil {
-		nst.Ticket = t
-		c.counters().ticketsIssued.Add(1)
-		c.state.TicketsIssued++
-	}
-	_, err := c.writeMsg(hs.t, nst)
-	return err
 }
 
 // clientAuthSatisfiedBy reports whether a session's client authentication
