@@ -25,7 +25,11 @@ func ServerConfig(t testing.TB) *reprise.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &reprise.Config{Certificates: []reprise.Certificate{cert}}
+	// These tests prove resumption through a real engine, not the store
+	// budget: a loaded CI machine (the race detector, an fsync) can take
+	// longer than the 100 ms default, which would turn a resumption into
+	// store-unavailable. Tests of the budget set their own.
+	return &reprise.Config{Certificates: []reprise.Certificate{cert}, StoreTimeout: 5 * time.Second}
 }
 
 // ClientConfig is a client Config that trusts the test CA, keeps its
