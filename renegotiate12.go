@@ -3,6 +3,7 @@ package reprise
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -282,7 +283,7 @@ func (hs *server12) checkRenegotiationInfo() error {
 	if !h.SecureRenegotiationSupported {
 		return peerError(alert.HandshakeFailure, "renegotiation ClientHello lacks renegotiation_info")
 	}
-	if !constantTimeEqual(h.SecureRenegotiation, c.reneg.clientVerify) {
+	if !hmac.Equal(h.SecureRenegotiation, c.reneg.clientVerify) {
 		return peerError(alert.HandshakeFailure, "renegotiation_info does not carry the previous client_verify_data")
 	}
 	hs.secureReneg = true
@@ -429,7 +430,7 @@ func (c *Conn) runClientRenegotiation(ctx context.Context) error {
 func (hs *client12) checkRenegotiationInfo() error {
 	sh, c := hs.sh, hs.c
 	want := slices.Concat(c.reneg.clientVerify, c.reneg.serverVerify)
-	if !sh.SecureRenegotiationSupported || !constantTimeEqual(sh.SecureRenegotiation, want) {
+	if !sh.SecureRenegotiationSupported || !hmac.Equal(sh.SecureRenegotiation, want) {
 		return peerError(alert.HandshakeFailure, "renegotiation ServerHello does not carry the previous verify_data")
 	}
 	return nil
@@ -522,10 +523,6 @@ func (c *Conn) refuseRenegotiationLocked() error {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	return c.sendWarningLocked(alert.NoRenegotiation)
-}
-
-func constantTimeEqual(a, b []byte) bool {
-	return len(a) == len(b) && checkFinished(a, b) == nil
 }
 
 // keepVerifyData records a Finished's verify_data for the next
