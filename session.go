@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/reprise-tls/reprise/internal/wire"
 )
 
 // Session is the resumable state of a connection: OpenSSL's SSL_SESSION.
@@ -169,7 +171,7 @@ func (s *Session) marshal(withTicket bool) ([]byte, error) {
 	if s.isClient {
 		flags |= 8
 	}
-	b := cryptobyte.NewFixedBuilder(make([]byte, 0, 96+len(s.secret)+len(s.ticket)+len(s.serverName)+certsLen(s.peerCerts)+len(s.Extra)))
+	b := wire.NewFixedBuilder(make([]byte, 0, 96+len(s.secret)+len(s.ticket)+len(s.serverName)+certsLen(s.peerCerts)+len(s.Extra)))
 	b.AddUint16(sessionFormat)
 	b.AddUint8(flags)
 	b.AddUint16(s.version)
@@ -178,7 +180,7 @@ func (s *Session) marshal(withTicket bool) ([]byte, error) {
 	b.AddUint32(uint32(s.lifetime / time.Second))
 	b.AddUint32(s.ageAdd)
 	b.AddUint32(s.maxEarly)
-	addU8 := func(v []byte) { b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) }) }
+	addU8 := func(v []byte) { b.AddUint8LengthPrefixed(func(b *wire.Builder) { b.AddBytes(v) }) }
 	addU8(s.secret)
 	addU8(s.id)
 	addU8(s.idContext)
@@ -188,13 +190,13 @@ func (s *Session) marshal(withTicket bool) ([]byte, error) {
 	if !withTicket {
 		ticket = nil
 	}
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ticket) })
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+	b.AddUint16LengthPrefixed(func(b *wire.Builder) { b.AddBytes(ticket) })
+	b.AddUint24LengthPrefixed(func(b *wire.Builder) {
 		for _, c := range s.peerCerts {
-			b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(c) })
+			b.AddUint24LengthPrefixed(func(b *wire.Builder) { b.AddBytes(c) })
 		}
 	})
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(s.Extra) })
+	b.AddUint16LengthPrefixed(func(b *wire.Builder) { b.AddBytes(s.Extra) })
 	return b.Bytes()
 }
 

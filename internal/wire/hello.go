@@ -220,16 +220,16 @@ func (m *ClientHello) Marshal() ([]byte, error) {
 	}
 	b := newBuilder(64 + len(m.SessionID) + 2*len(m.CipherSuites) + len(exts))
 	b.AddUint8(TypeClientHello)
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+	b.AddUint24LengthPrefixed(func(b *Builder) {
 		b.AddUint16(m.Vers)
 		b.AddBytes(m.Random)
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.SessionID) })
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { helloAddUint16s(b, m.CipherSuites) })
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.CompressionMethods) })
+		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.SessionID) })
+		b.AddUint16LengthPrefixed(func(b *Builder) { helloAddUint16s(b, m.CipherSuites) })
+		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.CompressionMethods) })
 		// RFC 5246, Section 7.4.1.2 lets the extensions block be left out
 		// when there are none; old servers cope better without an empty one.
 		if len(exts) > 0 {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(exts) })
+			b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(exts) })
 		}
 	})
 	out, err := b.Bytes()
@@ -241,7 +241,7 @@ func (m *ClientHello) Marshal() ([]byte, error) {
 
 // check rejects values whose encoding would break a lower bound of the RFCs
 // or that Unmarshal could not reproduce. Upper bounds are caught by the
-// length prefixes of cryptobyte.Builder.
+// length prefixes of Builder.
 func (m *ClientHello) check() error {
 	switch {
 	case len(m.Random) != helloRandomLen:
@@ -286,101 +286,101 @@ func (m *ClientHello) marshalExtensions() ([]byte, error) {
 	b := newBuilder(512)
 	if m.ServerName != "" {
 		// RFC 6066, Section 3: a ServerNameList with our one host_name.
-		helloAddExtension(b, ExtServerName, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtServerName, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) {
 				b.AddUint8(0) // name_type host_name
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(m.ServerName)) })
+				b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes([]byte(m.ServerName)) })
 			})
 		})
 	}
 	if len(m.SupportedGroups) > 0 {
-		helloAddExtension(b, ExtSupportedGroups, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { helloAddUint16s(b, m.SupportedGroups) })
+		helloAddExtension(b, ExtSupportedGroups, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) { helloAddUint16s(b, m.SupportedGroups) })
 		})
 	}
 	if len(m.PointFormats) > 0 {
-		helloAddExtension(b, ExtECPointFormats, func(b *cryptobyte.Builder) {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.PointFormats) })
+		helloAddExtension(b, ExtECPointFormats, func(b *Builder) {
+			b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.PointFormats) })
 		})
 	}
 	if len(m.SignatureAlgorithms) > 0 {
-		helloAddExtension(b, ExtSignatureAlgorithms, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { helloAddUint16s(b, m.SignatureAlgorithms) })
+		helloAddExtension(b, ExtSignatureAlgorithms, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) { helloAddUint16s(b, m.SignatureAlgorithms) })
 		})
 	}
 	if len(m.SignatureAlgorithmsCert) > 0 {
-		helloAddExtension(b, ExtSignatureAlgorithmsCert, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { helloAddUint16s(b, m.SignatureAlgorithmsCert) })
+		helloAddExtension(b, ExtSignatureAlgorithmsCert, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) { helloAddUint16s(b, m.SignatureAlgorithmsCert) })
 		})
 	}
 	if len(m.ALPN) > 0 {
-		helloAddExtension(b, ExtALPN, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtALPN, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) {
 				for _, proto := range m.ALPN {
-					b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(proto)) })
+					b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes([]byte(proto)) })
 				}
 			})
 		})
 	}
 	if m.SecureRenegotiationSupported {
-		helloAddExtension(b, ExtRenegotiationInfo, func(b *cryptobyte.Builder) {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.SecureRenegotiation) })
+		helloAddExtension(b, ExtRenegotiationInfo, func(b *Builder) {
+			b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.SecureRenegotiation) })
 		})
 	}
 	if m.ExtendedMasterSecret {
-		helloAddExtension(b, ExtExtendedMasterSecret, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtExtendedMasterSecret, func(*Builder) {})
 	}
 	if m.EncryptThenMAC {
-		helloAddExtension(b, ExtEncryptThenMAC, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtEncryptThenMAC, func(*Builder) {})
 	}
 	if m.TicketSupported {
 		// RFC 5077, Section 3.2: the ticket is the whole extension_data.
-		helloAddExtension(b, ExtSessionTicket, func(b *cryptobyte.Builder) { b.AddBytes(m.SessionTicket) })
+		helloAddExtension(b, ExtSessionTicket, func(b *Builder) { b.AddBytes(m.SessionTicket) })
 	}
 	if len(m.SupportedVersions) > 0 {
-		helloAddExtension(b, ExtSupportedVersions, func(b *cryptobyte.Builder) {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { helloAddUint16s(b, m.SupportedVersions) })
+		helloAddExtension(b, ExtSupportedVersions, func(b *Builder) {
+			b.AddUint8LengthPrefixed(func(b *Builder) { helloAddUint16s(b, m.SupportedVersions) })
 		})
 	}
 	if m.KeyShares != nil {
-		helloAddExtension(b, ExtKeyShare, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtKeyShare, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) {
 				for _, share := range m.KeyShares {
 					b.AddUint16(share.Group)
-					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(share.Data) })
+					b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(share.Data) })
 				}
 			})
 		})
 	}
 	if len(m.PSKModes) > 0 {
-		helloAddExtension(b, ExtPSKKeyExchangeModes, func(b *cryptobyte.Builder) {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.PSKModes) })
+		helloAddExtension(b, ExtPSKKeyExchangeModes, func(b *Builder) {
+			b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.PSKModes) })
 		})
 	}
 	if m.EarlyData {
-		helloAddExtension(b, ExtEarlyData, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtEarlyData, func(*Builder) {})
 	}
 	if m.PostHandshakeAuth {
-		helloAddExtension(b, ExtPostHandshakeAuth, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtPostHandshakeAuth, func(*Builder) {})
 	}
 	if len(m.Cookie) > 0 {
-		helloAddExtension(b, ExtCookie, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Cookie) })
+		helloAddExtension(b, ExtCookie, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(m.Cookie) })
 		})
 	}
 	// RFC 8446, Section 4.2.11: pre_shared_key MUST be the last extension,
 	// which is also what lets BindersLen and PatchBinders find the binders.
 	if len(m.PSKIdentities) > 0 {
-		helloAddExtension(b, ExtPreSharedKey, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtPreSharedKey, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) {
 				for _, id := range m.PSKIdentities {
-					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(id.Identity) })
+					b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(id.Identity) })
 					b.AddUint32(id.ObfuscatedTicketAge)
 				}
 			})
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) {
 				for _, binder := range m.PSKBinders {
-					b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(binder) })
+					b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(binder) })
 				}
 			})
 		})
@@ -729,14 +729,14 @@ func (m *ServerHello) Marshal() ([]byte, error) {
 	}
 	b := newBuilder(64 + len(m.SessionID) + len(exts))
 	b.AddUint8(TypeServerHello)
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+	b.AddUint24LengthPrefixed(func(b *Builder) {
 		b.AddUint16(m.Vers)
 		b.AddBytes(m.Random)
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.SessionID) })
+		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.SessionID) })
 		b.AddUint16(m.CipherSuite)
 		b.AddUint8(m.CompressionMethod)
 		if len(exts) > 0 {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(exts) })
+			b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(exts) })
 		}
 	})
 	out, err := b.Bytes()
@@ -774,53 +774,53 @@ func (m *ServerHello) check() error {
 func (m *ServerHello) marshalExtensions() ([]byte, error) {
 	b := newBuilder(64 + len(m.KeyShare.Data) + len(m.Cookie))
 	if m.SecureRenegotiationSupported {
-		helloAddExtension(b, ExtRenegotiationInfo, func(b *cryptobyte.Builder) {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.SecureRenegotiation) })
+		helloAddExtension(b, ExtRenegotiationInfo, func(b *Builder) {
+			b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.SecureRenegotiation) })
 		})
 	}
 	if m.ExtendedMasterSecret {
-		helloAddExtension(b, ExtExtendedMasterSecret, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtExtendedMasterSecret, func(*Builder) {})
 	}
 	if m.EncryptThenMAC {
-		helloAddExtension(b, ExtEncryptThenMAC, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtEncryptThenMAC, func(*Builder) {})
 	}
 	if m.TicketSupported {
-		helloAddExtension(b, ExtSessionTicket, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtSessionTicket, func(*Builder) {})
 	}
 	if m.ALPN != "" {
-		helloAddExtension(b, ExtALPN, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(m.ALPN)) })
+		helloAddExtension(b, ExtALPN, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) {
+				b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes([]byte(m.ALPN)) })
 			})
 		})
 	}
 	if m.ServerNameAck {
-		helloAddExtension(b, ExtServerName, func(*cryptobyte.Builder) {})
+		helloAddExtension(b, ExtServerName, func(*Builder) {})
 	}
 	if len(m.PointFormats) > 0 {
-		helloAddExtension(b, ExtECPointFormats, func(b *cryptobyte.Builder) {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.PointFormats) })
+		helloAddExtension(b, ExtECPointFormats, func(b *Builder) {
+			b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.PointFormats) })
 		})
 	}
 	if m.SupportedVersion != 0 {
-		helloAddExtension(b, ExtSupportedVersions, func(b *cryptobyte.Builder) { b.AddUint16(m.SupportedVersion) })
+		helloAddExtension(b, ExtSupportedVersions, func(b *Builder) { b.AddUint16(m.SupportedVersion) })
 	}
 	if m.KeyShare.Group != 0 {
-		helloAddExtension(b, ExtKeyShare, func(b *cryptobyte.Builder) {
+		helloAddExtension(b, ExtKeyShare, func(b *Builder) {
 			b.AddUint16(m.KeyShare.Group)
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.KeyShare.Data) })
+			b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(m.KeyShare.Data) })
 		})
 	}
 	if m.SelectedGroup != 0 {
-		helloAddExtension(b, ExtKeyShare, func(b *cryptobyte.Builder) { b.AddUint16(m.SelectedGroup) })
+		helloAddExtension(b, ExtKeyShare, func(b *Builder) { b.AddUint16(m.SelectedGroup) })
 	}
 	if len(m.Cookie) > 0 {
-		helloAddExtension(b, ExtCookie, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Cookie) })
+		helloAddExtension(b, ExtCookie, func(b *Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(m.Cookie) })
 		})
 	}
 	if m.HasSelectedPSK {
-		helloAddExtension(b, ExtPreSharedKey, func(b *cryptobyte.Builder) { b.AddUint16(m.SelectedPSK) })
+		helloAddExtension(b, ExtPreSharedKey, func(b *Builder) { b.AddUint16(m.SelectedPSK) })
 	}
 	out, err := b.Bytes()
 	if err != nil {
@@ -1019,14 +1019,14 @@ func helloUint16s(list cryptobyte.String) []uint16 {
 	return out
 }
 
-func helloAddUint16s(b *cryptobyte.Builder, values []uint16) {
+func helloAddUint16s(b *Builder, values []uint16) {
 	for _, v := range values {
 		b.AddUint16(v)
 	}
 }
 
 // helloAddExtension appends one Extension (RFC 8446, Section 4.2).
-func helloAddExtension(b *cryptobyte.Builder, typ uint16, data cryptobyte.BuilderContinuation) {
+func helloAddExtension(b *Builder, typ uint16, data func(*Builder)) {
 	b.AddUint16(typ)
 	b.AddUint16LengthPrefixed(data)
 }

@@ -61,8 +61,8 @@ func msgMarshalErr(field string) error {
 
 // msgMarshal frames the body written by addBody with the handshake header.
 // Errors set inside addBody (b.SetError) are returned as they are; length
-// overflows detected by cryptobyte become internal_error for name.
-func msgMarshal(typ uint8, name string, addBody func(b *cryptobyte.Builder)) ([]byte, error) {
+// overflows detected by Builder become internal_error for name.
+func msgMarshal(typ uint8, name string, addBody func(b *Builder)) ([]byte, error) {
 	b := newBuilder(256)
 	b.AddUint8(typ)
 	b.AddUint24LengthPrefixed(addBody)
@@ -105,12 +105,12 @@ func msgReadSchemeList(s *cryptobyte.String, field string) ([]uint16, error) {
 
 // msgAddSchemeList writes a list read by msgReadSchemeList, refusing an
 // empty one.
-func msgAddSchemeList(b *cryptobyte.Builder, list []uint16, field string) {
+func msgAddSchemeList(b *Builder, list []uint16, field string) {
 	if len(list) == 0 {
 		b.SetError(msgMarshalErr(field))
 		return
 	}
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+	b.AddUint16LengthPrefixed(func(b *Builder) {
 		for _, v := range list {
 			b.AddUint16(v)
 		}
@@ -138,14 +138,14 @@ func msgReadDistinguishedNames(s *cryptobyte.String, allowEmpty bool, field stri
 }
 
 // msgAddDistinguishedNames writes a list read by msgReadDistinguishedNames.
-func msgAddDistinguishedNames(b *cryptobyte.Builder, names [][]byte, field string) {
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+func msgAddDistinguishedNames(b *Builder, names [][]byte, field string) {
+	b.AddUint16LengthPrefixed(func(b *Builder) {
 		for _, name := range names {
 			if len(name) == 0 {
 				b.SetError(msgMarshalErr(field))
 				return
 			}
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(name) })
+			b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(name) })
 		}
 	})
 }
@@ -229,7 +229,7 @@ type HelloRequest struct{}
 
 // Marshal encodes the message with its handshake header.
 func (m *HelloRequest) Marshal() ([]byte, error) {
-	return msgMarshal(TypeHelloRequest, "HelloRequest", func(*cryptobyte.Builder) {})
+	return msgMarshal(TypeHelloRequest, "HelloRequest", func(*Builder) {})
 }
 
 // Unmarshal decodes a complete HelloRequest message.
@@ -243,7 +243,7 @@ type ServerHelloDone struct{}
 
 // Marshal encodes the message with its handshake header.
 func (m *ServerHelloDone) Marshal() ([]byte, error) {
-	return msgMarshal(TypeServerHelloDone, "ServerHelloDone", func(*cryptobyte.Builder) {})
+	return msgMarshal(TypeServerHelloDone, "ServerHelloDone", func(*Builder) {})
 }
 
 // Unmarshal decodes a complete ServerHelloDone message.
@@ -257,7 +257,7 @@ type EndOfEarlyData struct{}
 
 // Marshal encodes the message with its handshake header.
 func (m *EndOfEarlyData) Marshal() ([]byte, error) {
-	return msgMarshal(TypeEndOfEarlyData, "EndOfEarlyData", func(*cryptobyte.Builder) {})
+	return msgMarshal(TypeEndOfEarlyData, "EndOfEarlyData", func(*Builder) {})
 }
 
 // Unmarshal decodes a complete EndOfEarlyData message.
@@ -285,15 +285,15 @@ type Certificate12 struct {
 
 // Marshal encodes the message with its handshake header.
 func (m *Certificate12) Marshal() ([]byte, error) {
-	return msgMarshal(TypeCertificate, "Certificate", func(b *cryptobyte.Builder) {
-		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeCertificate, "Certificate", func(b *Builder) {
+		b.AddUint24LengthPrefixed(func(b *Builder) {
 			for _, cert := range m.Certificates {
 				// ASN.1Cert is opaque<1..2^24-1>.
 				if len(cert) == 0 {
 					b.SetError(msgMarshalErr("Certificate.certificate_list"))
 					return
 				}
-				b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(cert) })
+				b.AddUint24LengthPrefixed(func(b *Builder) { b.AddBytes(cert) })
 			}
 		})
 	})
@@ -337,9 +337,9 @@ type Certificate13 struct {
 
 // Marshal encodes the message with its handshake header.
 func (m *Certificate13) Marshal() ([]byte, error) {
-	return msgMarshal(TypeCertificate, "Certificate", func(b *cryptobyte.Builder) {
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.RequestContext) })
-		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeCertificate, "Certificate", func(b *Builder) {
+		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.RequestContext) })
+		b.AddUint24LengthPrefixed(func(b *Builder) {
 			for _, entry := range m.Entries {
 				if len(entry.Data) == 0 {
 					b.SetError(msgMarshalErr("Certificate.cert_data"))
@@ -351,8 +351,8 @@ func (m *Certificate13) Marshal() ([]byte, error) {
 					b.SetError(msgMarshalErr("Certificate.extensions"))
 					return
 				}
-				b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(entry.Data) })
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(entry.Extensions) })
+				b.AddUint24LengthPrefixed(func(b *Builder) { b.AddBytes(entry.Data) })
+				b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(entry.Extensions) })
 			}
 		})
 	})
@@ -412,7 +412,7 @@ type ServerKeyExchangeECDHE struct {
 // (RFC 8422, Section 5.4). It returns nil if PublicKey cannot be encoded
 // (empty or longer than 255 bytes).
 func (m *ServerKeyExchangeECDHE) Params() []byte {
-	var b cryptobyte.Builder
+	var b Builder
 	m.addParams(&b)
 	params, err := b.Bytes()
 	if err != nil {
@@ -421,7 +421,7 @@ func (m *ServerKeyExchangeECDHE) Params() []byte {
 	return params
 }
 
-func (m *ServerKeyExchangeECDHE) addParams(b *cryptobyte.Builder) {
+func (m *ServerKeyExchangeECDHE) addParams(b *Builder) {
 	// ECPoint is opaque point<1..2^8-1>.
 	if len(m.PublicKey) == 0 {
 		b.SetError(msgMarshalErr("ServerKeyExchange.public"))
@@ -429,19 +429,19 @@ func (m *ServerKeyExchangeECDHE) addParams(b *cryptobyte.Builder) {
 	}
 	b.AddUint8(msgCurveTypeNamed)
 	b.AddUint16(m.Group)
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.PublicKey) })
+	b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.PublicKey) })
 }
 
 // Marshal encodes the message with its handshake header.
 func (m *ServerKeyExchangeECDHE) Marshal() ([]byte, error) {
-	return msgMarshal(TypeServerKeyExchange, "ServerKeyExchange", func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeServerKeyExchange, "ServerKeyExchange", func(b *Builder) {
 		m.addParams(b)
 		if len(m.Signature) == 0 {
 			b.SetError(msgMarshalErr("ServerKeyExchange.signature"))
 			return
 		}
 		b.AddUint16(m.SigAlg)
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Signature) })
+		b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(m.Signature) })
 	})
 }
 
@@ -491,13 +491,13 @@ type CertificateRequest12 struct {
 
 // Marshal encodes the message with its handshake header.
 func (m *CertificateRequest12) Marshal() ([]byte, error) {
-	return msgMarshal(TypeCertificateRequest, "CertificateRequest", func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeCertificateRequest, "CertificateRequest", func(b *Builder) {
 		// certificate_types<1..2^8-1>.
 		if len(m.CertificateTypes) == 0 {
 			b.SetError(msgMarshalErr("CertificateRequest.certificate_types"))
 			return
 		}
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.CertificateTypes) })
+		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.CertificateTypes) })
 		msgAddSchemeList(b, m.SignatureAlgorithms, "CertificateRequest.supported_signature_algorithms")
 		msgAddDistinguishedNames(b, m.CertificateAuthorities, "CertificateRequest.certificate_authorities")
 	})
@@ -547,22 +547,22 @@ type CertificateRequest13 struct {
 
 // Marshal encodes the message with its handshake header.
 func (m *CertificateRequest13) Marshal() ([]byte, error) {
-	return msgMarshal(TypeCertificateRequest, "CertificateRequest", func(b *cryptobyte.Builder) {
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.RequestContext) })
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeCertificateRequest, "CertificateRequest", func(b *Builder) {
+		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.RequestContext) })
+		b.AddUint16LengthPrefixed(func(b *Builder) {
 			b.AddUint16(ExtSignatureAlgorithms)
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddUint16LengthPrefixed(func(b *Builder) {
 				msgAddSchemeList(b, m.SignatureAlgorithms, "CertificateRequest.signature_algorithms")
 			})
 			if len(m.SignatureAlgorithmsCert) > 0 {
 				b.AddUint16(ExtSignatureAlgorithmsCert)
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				b.AddUint16LengthPrefixed(func(b *Builder) {
 					msgAddSchemeList(b, m.SignatureAlgorithmsCert, "CertificateRequest.signature_algorithms_cert")
 				})
 			}
 			if len(m.CertificateAuthorities) > 0 {
 				b.AddUint16(ExtCertificateAuthorities)
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				b.AddUint16LengthPrefixed(func(b *Builder) {
 					msgAddDistinguishedNames(b, m.CertificateAuthorities, "CertificateRequest.certificate_authorities")
 				})
 			}
@@ -637,12 +637,12 @@ type ClientKeyExchangeECDHE struct {
 
 // Marshal encodes the message with its handshake header.
 func (m *ClientKeyExchangeECDHE) Marshal() ([]byte, error) {
-	return msgMarshal(TypeClientKeyExchange, "ClientKeyExchange", func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeClientKeyExchange, "ClientKeyExchange", func(b *Builder) {
 		if len(m.PublicKey) == 0 {
 			b.SetError(msgMarshalErr("ClientKeyExchange.public"))
 			return
 		}
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.PublicKey) })
+		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.PublicKey) })
 	})
 }
 
@@ -670,9 +670,9 @@ type CertificateVerify struct {
 
 // Marshal encodes the message with its handshake header.
 func (m *CertificateVerify) Marshal() ([]byte, error) {
-	return msgMarshal(TypeCertificateVerify, "CertificateVerify", func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeCertificateVerify, "CertificateVerify", func(b *Builder) {
 		b.AddUint16(m.SigAlg)
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Signature) })
+		b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(m.Signature) })
 	})
 }
 
@@ -705,7 +705,7 @@ type Finished struct {
 
 // Marshal encodes the message with its handshake header.
 func (m *Finished) Marshal() ([]byte, error) {
-	return msgMarshal(TypeFinished, "Finished", func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeFinished, "Finished", func(b *Builder) {
 		if len(m.VerifyData) == 0 {
 			b.SetError(msgMarshalErr("Finished.verify_data"))
 			return
@@ -735,9 +735,9 @@ type NewSessionTicket12 struct {
 
 // Marshal encodes the message with its handshake header.
 func (m *NewSessionTicket12) Marshal() ([]byte, error) {
-	return msgMarshal(TypeNewSessionTicket, "NewSessionTicket", func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeNewSessionTicket, "NewSessionTicket", func(b *Builder) {
 		b.AddUint32(m.LifetimeHint)
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Ticket) })
+		b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(m.Ticket) })
 	})
 }
 
@@ -775,19 +775,19 @@ type NewSessionTicket13 struct {
 // Marshal encodes the message with its handshake header. The early_data
 // extension is written when HasEarlyData is set.
 func (m *NewSessionTicket13) Marshal() ([]byte, error) {
-	return msgMarshal(TypeNewSessionTicket, "NewSessionTicket", func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeNewSessionTicket, "NewSessionTicket", func(b *Builder) {
 		b.AddUint32(m.Lifetime)
 		b.AddUint32(m.AgeAdd)
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Nonce) })
+		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.Nonce) })
 		if len(m.Ticket) == 0 {
 			b.SetError(msgMarshalErr("NewSessionTicket.ticket"))
 			return
 		}
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(m.Ticket) })
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(m.Ticket) })
+		b.AddUint16LengthPrefixed(func(b *Builder) {
 			if m.HasEarlyData {
 				b.AddUint16(ExtEarlyData)
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint32(m.MaxEarlyData) })
+				b.AddUint16LengthPrefixed(func(b *Builder) { b.AddUint32(m.MaxEarlyData) })
 			}
 		})
 	})
@@ -871,16 +871,16 @@ func (m *EncryptedExtensions) msgHas(typ uint16) bool {
 	return false
 }
 
-func (m *EncryptedExtensions) msgAddExtension(b *cryptobyte.Builder, typ uint16) {
+func (m *EncryptedExtensions) msgAddExtension(b *Builder, typ uint16) {
 	b.AddUint16(typ)
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+	b.AddUint16LengthPrefixed(func(b *Builder) {
 		switch typ {
 		case ExtSupportedGroups:
 			msgAddSchemeList(b, m.SupportedGroups, "EncryptedExtensions.supported_groups")
 		case ExtALPN:
 			// RFC 7301, Section 3.1: a list holding exactly one name.
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(m.ALPN)) })
+			b.AddUint16LengthPrefixed(func(b *Builder) {
+				b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes([]byte(m.ALPN)) })
 			})
 		}
 		// server_name and early_data are empty here.
@@ -889,8 +889,8 @@ func (m *EncryptedExtensions) msgAddExtension(b *cryptobyte.Builder, typ uint16)
 
 // Marshal encodes the message with its handshake header.
 func (m *EncryptedExtensions) Marshal() ([]byte, error) {
-	return msgMarshal(TypeEncryptedExtensions, "EncryptedExtensions", func(b *cryptobyte.Builder) {
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeEncryptedExtensions, "EncryptedExtensions", func(b *Builder) {
+		b.AddUint16LengthPrefixed(func(b *Builder) {
 			written := make(map[uint16]bool)
 			for _, typ := range m.Extensions {
 				if m.msgHas(typ) && !written[typ] {
@@ -996,7 +996,7 @@ type KeyUpdate struct {
 
 // Marshal encodes the message with its handshake header.
 func (m *KeyUpdate) Marshal() ([]byte, error) {
-	return msgMarshal(TypeKeyUpdate, "KeyUpdate", func(b *cryptobyte.Builder) {
+	return msgMarshal(TypeKeyUpdate, "KeyUpdate", func(b *Builder) {
 		if m.RequestUpdate {
 			b.AddUint8(1)
 		} else {

@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"golang.org/x/crypto/cryptobyte"
-
 	"github.com/reprise-tls/reprise/internal/alert"
 )
 
@@ -186,10 +184,4 @@ func decodeErr(field string) error {
 // illegalErr reports a well-formed but forbidden value.
 func illegalErr(field string) error {
 	return &Error{Alert: alert.IllegalParameter, Field: field}
-}
-
-// newBuilder returns a Builder with room for size bytes, so that building a
-// message of about that size does not grow the buffer step by step.
-func newBuilder(size int) *cryptobyte.Builder {
-	return cryptobyte.NewBuilder(make([]byte, 0, size))
 }
