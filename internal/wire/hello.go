@@ -407,6 +407,9 @@ func helloPrefix(msg []byte, typ uint8, name string, vers *uint16, random, sessi
 	if !body.ReadBytes(&r, helloRandomLen) {
 		return nil, decodeErr(name + ".random")
 	}
+	// The random and session ID are kept for the life of the connection
+	// (key derivation, exporters, ConnectionState), so they get their own
+	// arrays rather than keep the whole message alive.
 	*random = bytes.Clone(r)
 	var id cryptobyte.String
 	if !body.ReadUint8LengthPrefixed(&id) || len(id) > helloMaxSessionID {
@@ -421,6 +424,10 @@ func helloPrefix(msg []byte, typ uint8, name string, vers *uint16, random, sessi
 // m keeps no reference to msg.
 func (m *ClientHello) Unmarshal(msg []byte) error {
 	*m = ClientHello{}
+	// One private copy of the message backs the byte fields read below,
+	// one allocation rather than one per field; none of them outlives the
+	// handshake (helloPrefix copies the two that do).
+	msg = bytes.Clone(msg)
 	body, err := helloPrefix(msg, TypeClientHello, "ClientHello", &m.Vers, &m.Random, &m.SessionID)
 	if err != nil {
 		return err
@@ -438,7 +445,7 @@ func (m *ClientHello) Unmarshal(msg []byte) error {
 	if !body.ReadUint8LengthPrefixed(&compression) || compression.Empty() {
 		return decodeErr("ClientHello.legacy_compression_methods")
 	}
-	m.CompressionMethods = bytes.Clone(compression)
+	m.CompressionMethods = helloAlias(compression)
 
 	// RFC 5246, Section 7.4.1.2: a TLS 1.2 client may omit the extensions
 	// block entirely; its presence is detected by bytes after compression.
@@ -507,7 +514,7 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 		if !data.ReadUint8LengthPrefixed(&list) || !data.Empty() || list.Empty() {
 			return false
 		}
-		m.PointFormats = bytes.Clone(list)
+		m.PointFormats = helloAlias(list)
 	case ExtSignatureAlgorithms, ExtSignatureAlgorithmsCert:
 		// SignatureScheme supported_signature_algorithms<2..2^16-2>
 		// (RFC 8446, Section 4.2.3)
@@ -543,7 +550,7 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 			return false
 		}
 		m.SecureRenegotiationSupported = true
-		m.SecureRenegotiation = helloClone(conn)
+		m.SecureRenegotiation = helloField(conn)
 	case ExtExtendedMasterSecret:
 		// RFC 7627, Section 5.1: extension_data is empty.
 		m.ExtendedMasterSecret = true
@@ -556,7 +563,7 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 		// RFC 5077, Section 3.2: the ticket is the whole extension_data,
 		// empty when the client has none.
 		m.TicketSupported = true
-		m.SessionTicket = helloClone(data)
+		m.SessionTicket = helloField(data)
 	case ExtSupportedVersions:
 		// ProtocolVersion versions<2..254> (RFC 8446, Section 4.2.1)
 		var list cryptobyte.String
@@ -579,7 +586,7 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 			if !list.ReadUint16(&share.Group) || !list.ReadUint16LengthPrefixed(&keyExchange) || keyExchange.Empty() {
 				return false
 			}
-			share.Data = bytes.Clone(keyExchange)
+			share.Data = helloAlias(keyExchange)
 			m.KeyShares = append(m.KeyShares, share)
 		}
 	case ExtPSKKeyExchangeModes:
@@ -588,7 +595,7 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 		if !data.ReadUint8LengthPrefixed(&list) || !data.Empty() || list.Empty() {
 			return false
 		}
-		m.PSKModes = bytes.Clone(list)
+		m.PSKModes = helloAlias(list)
 	case ExtEarlyData:
 		// RFC 8446, Section 4.2.10: empty in a ClientHello.
 		m.EarlyData = true
@@ -599,7 +606,7 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 		if !data.ReadUint16LengthPrefixed(&cookie) || !data.Empty() || cookie.Empty() {
 			return false
 		}
-		m.Cookie = bytes.Clone(cookie)
+		m.Cookie = helloAlias(cookie)
 	case ExtPostHandshakeAuth:
 		// RFC 8446, Section 4.2.6: "The "extension_data" field of the
 		// "post_handshake_auth" extension is zero length."
@@ -699,7 +706,7 @@ func (m *ClientHello) unmarshalPreSharedKey(data cryptobyte.String) bool {
 			!identities.ReadUint32(&id.ObfuscatedTicketAge) {
 			return false
 		}
-		id.Identity = bytes.Clone(identity)
+		id.Identity = helloAlias(identity)
 		m.PSKIdentities = append(m.PSKIdentities, id)
 	}
 	// PskBinderEntry binders<33..2^16-1>, each opaque<32..255>
@@ -712,7 +719,7 @@ func (m *ClientHello) unmarshalPreSharedKey(data cryptobyte.String) bool {
 		if !binders.ReadUint8LengthPrefixed(&binder) || len(binder) < helloMinBinderLen {
 			return false
 		}
-		m.PSKBinders = append(m.PSKBinders, bytes.Clone(binder))
+		m.PSKBinders = append(m.PSKBinders, helloAlias(binder))
 	}
 	return true
 }
@@ -834,6 +841,8 @@ func (m *ServerHello) marshalExtensions() ([]byte, error) {
 // failure it returns a *Error. m keeps no reference to msg.
 func (m *ServerHello) Unmarshal(msg []byte) error {
 	*m = ServerHello{}
+	// As in ClientHello.Unmarshal: one private copy backs the fields.
+	msg = bytes.Clone(msg)
 	body, err := helloPrefix(msg, TypeServerHello, "ServerHello", &m.Vers, &m.Random, &m.SessionID)
 	if err != nil {
 		return err
@@ -882,7 +891,7 @@ func (m *ServerHello) unmarshalExtension(typ uint16, data cryptobyte.String, hrr
 			return decodeErr(field)
 		}
 		m.SecureRenegotiationSupported = true
-		m.SecureRenegotiation = helloClone(conn)
+		m.SecureRenegotiation = helloField(conn)
 		return nil
 	case ExtExtendedMasterSecret:
 		m.ExtendedMasterSecret = true
@@ -918,7 +927,7 @@ func (m *ServerHello) unmarshalExtension(typ uint16, data cryptobyte.String, hrr
 		if !data.ReadUint8LengthPrefixed(&list) || !data.Empty() || list.Empty() {
 			return decodeErr(field)
 		}
-		m.PointFormats = bytes.Clone(list)
+		m.PointFormats = helloAlias(list)
 		return nil
 	case ExtSupportedVersions:
 		// RFC 8446, Section 4.2.1: ServerHello carries one selected_version.
@@ -943,7 +952,7 @@ func (m *ServerHello) unmarshalExtension(typ uint16, data cryptobyte.String, hrr
 		if !data.ReadUint16LengthPrefixed(&cookie) || !data.Empty() || cookie.Empty() {
 			return decodeErr(field)
 		}
-		m.Cookie = bytes.Clone(cookie)
+		m.Cookie = helloAlias(cookie)
 		return nil
 	case ExtPreSharedKey:
 		// RFC 8446, Section 4.2.11: uint16 selected_identity.
@@ -987,7 +996,7 @@ func (m *ServerHello) unmarshalKeyShare(data cryptobyte.String, hrr bool, field 
 	if m.KeyShare.Group == 0 {
 		return illegalErr(field)
 	}
-	m.KeyShare.Data = bytes.Clone(keyExchange)
+	m.KeyShare.Data = helloAlias(keyExchange)
 	return nil
 }
 
@@ -1038,6 +1047,20 @@ func helloClone(b []byte) []byte {
 		return nil
 	}
 	return bytes.Clone(b)
+}
+
+// helloAlias returns b, part of the decoder's private copy of a message,
+// with its capacity cut to its length so that appending to one field
+// cannot overwrite the next.
+func helloAlias(b []byte) []byte { return b[:len(b):len(b)] }
+
+// helloField is helloAlias, turning an empty slice into nil as helloClone
+// does.
+func helloField(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return helloAlias(b)
 }
 
 // helloSeenSet records the extension types met so far, one bit per type, so
