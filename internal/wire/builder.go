@@ -130,6 +130,18 @@ func (b *Builder) AddUint16LengthPrefixed(f func(*Builder)) { b.addLengthPrefixe
 // contents f writes.
 func (b *Builder) AddUint24LengthPrefixed(f func(*Builder)) { b.addLengthPrefixed(3, f) }
 
+// AddOptionalUint16LengthPrefixed is AddUint16LengthPrefixed, except that
+// the vector, length and all, is left out when f writes nothing: the
+// optional extensions block of a hello (RFC 5246, Sections 7.4.1.2 and
+// 7.4.1.3).
+func (b *Builder) AddOptionalUint16LengthPrefixed(f func(*Builder)) {
+	start := len(b.buf)
+	b.addLengthPrefixed(2, f)
+	if b.err == nil && len(b.buf) == start+2 {
+		b.buf = b.buf[:start]
+	}
+}
+
 func (b *Builder) addLengthPrefixed(prefixLen int, f func(*Builder)) {
 	if !b.room(prefixLen) {
 		return

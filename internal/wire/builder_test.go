@@ -105,3 +105,19 @@ func TestBuilderSetError(t *testing.T) {
 		t.Fatalf("got %v, want %v", err, first)
 	}
 }
+
+// TestBuilderOptionalVector: an optional vector with no contents leaves
+// nothing behind, not even its length; with contents it is an ordinary
+// vector.
+func TestBuilderOptionalVector(t *testing.T) {
+	b := NewBuilder(nil)
+	b.AddUint8(1)
+	b.AddOptionalUint16LengthPrefixed(func(*Builder) {})
+	if out, err := b.Bytes(); err != nil || !bytes.Equal(out, []byte{1}) {
+		t.Fatalf("empty: %x, %v; want 01", out, err)
+	}
+	b.AddOptionalUint16LengthPrefixed(func(b *Builder) { b.AddUint8(7) })
+	if out, err := b.Bytes(); err != nil || !bytes.Equal(out, []byte{1, 0, 1, 7}) {
+		t.Fatalf("one byte: %x, %v; want 01000107", out, err)
+	}
+}

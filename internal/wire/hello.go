@@ -214,11 +214,7 @@ func (m *ClientHello) Marshal() ([]byte, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	exts, err := m.marshalExtensions()
-	if err != nil {
-		return nil, err
-	}
-	b := newBuilder(64 + len(m.SessionID) + 2*len(m.CipherSuites) + len(exts))
+	b := newBuilder(576 + len(m.SessionID) + 2*len(m.CipherSuites))
 	b.AddUint8(TypeClientHello)
 	b.AddUint24LengthPrefixed(func(b *Builder) {
 		b.AddUint16(m.Vers)
@@ -228,9 +224,7 @@ func (m *ClientHello) Marshal() ([]byte, error) {
 		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.CompressionMethods) })
 		// RFC 5246, Section 7.4.1.2 lets the extensions block be left out
 		// when there are none; old servers cope better without an empty one.
-		if len(exts) > 0 {
-			b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(exts) })
-		}
+		b.AddOptionalUint16LengthPrefixed(m.addExtensions)
 	})
 	out, err := b.Bytes()
 	if err != nil {
@@ -282,8 +276,7 @@ func (m *ClientHello) check() error {
 	return nil
 }
 
-func (m *ClientHello) marshalExtensions() ([]byte, error) {
-	b := newBuilder(512)
+func (m *ClientHello) addExtensions(b *Builder) {
 	if m.ServerName != "" {
 		// RFC 6066, Section 3: a ServerNameList with our one host_name.
 		helloAddExtension(b, ExtServerName, func(b *Builder) {
@@ -385,11 +378,6 @@ func (m *ClientHello) marshalExtensions() ([]byte, error) {
 			})
 		})
 	}
-	out, err := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("wire: ClientHello extension too long: %w", err)
-	}
-	return out, nil
 }
 
 // helloPrefix checks the header of a hello message and reads the fields
@@ -730,11 +718,7 @@ func (m *ServerHello) Marshal() ([]byte, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	exts, err := m.marshalExtensions()
-	if err != nil {
-		return nil, err
-	}
-	b := newBuilder(64 + len(m.SessionID) + len(exts))
+	b := newBuilder(128 + len(m.SessionID) + len(m.KeyShare.Data) + len(m.Cookie))
 	b.AddUint8(TypeServerHello)
 	b.AddUint24LengthPrefixed(func(b *Builder) {
 		b.AddUint16(m.Vers)
@@ -742,9 +726,7 @@ func (m *ServerHello) Marshal() ([]byte, error) {
 		b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.SessionID) })
 		b.AddUint16(m.CipherSuite)
 		b.AddUint8(m.CompressionMethod)
-		if len(exts) > 0 {
-			b.AddUint16LengthPrefixed(func(b *Builder) { b.AddBytes(exts) })
-		}
+		b.AddOptionalUint16LengthPrefixed(m.addExtensions)
 	})
 	out, err := b.Bytes()
 	if err != nil {
@@ -778,8 +760,7 @@ func (m *ServerHello) check() error {
 	return nil
 }
 
-func (m *ServerHello) marshalExtensions() ([]byte, error) {
-	b := newBuilder(64 + len(m.KeyShare.Data) + len(m.Cookie))
+func (m *ServerHello) addExtensions(b *Builder) {
 	if m.SecureRenegotiationSupported {
 		helloAddExtension(b, ExtRenegotiationInfo, func(b *Builder) {
 			b.AddUint8LengthPrefixed(func(b *Builder) { b.AddBytes(m.SecureRenegotiation) })
@@ -829,11 +810,6 @@ func (m *ServerHello) marshalExtensions() ([]byte, error) {
 	if m.HasSelectedPSK {
 		helloAddExtension(b, ExtPreSharedKey, func(b *Builder) { b.AddUint16(m.SelectedPSK) })
 	}
-	out, err := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("wire: ServerHello extension too long: %w", err)
-	}
-	return out, nil
 }
 
 // Unmarshal decodes msg, a complete ServerHello (or HelloRetryRequest)
