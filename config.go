@@ -106,7 +106,7 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 //	CurvePreferences         X25519MLKEM768 (TLS 1.3 only), X25519, P-256, P-384
 //	RootCAs                  the system roots
 //	ExtendedMasterSecret     EMSPrefer: offered and accepted, not required
-//	SessionCacheMode         SessionCacheServer: the server caches TLS 1.2 sessions by ID
+//	SessionCacheMode         SessionCacheServer: the server caches TLS 1.2 sessions by ID (those not sent as a ticket)
 //	SessionStore             an in-memory cache of MaxCachedSessions entries
 //	MaxCachedSessions        20480
 //	SessionTimeout           300 seconds (OpenSSL's), for TLS 1.2 sessions and tickets
@@ -259,7 +259,9 @@ type Config struct {
 	MaxCachedSessionBytes int64
 
 	// OnNewSession is called with every new resumable session the server
-	// makes (SSL_CTX_sess_set_new_cb), for an external cache.
+	// caches by ID (SSL_CTX_sess_set_new_cb), for an external cache. As
+	// in OpenSSL, a TLS 1.2 session sent to the client as a ticket is not
+	// cached, so it is not called for one.
 	OnNewSession func(*Session)
 	// OnRemoveSession is called when a session leaves the internal cache
 	// (SSL_CTX_sess_set_remove_cb).

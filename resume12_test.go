@@ -3,6 +3,7 @@ package reprise
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -672,5 +673,44 @@ func TestCacheFullCounter(t *testing.T) {
 	}
 	if k := scfg.Counters().Snapshot(); k.CacheFull != 2 {
 		t.Fatalf("cache_full %d, want 2", k.CacheFull)
+	}
+}
+
+// TestTicketedSessionNotCached: a TLS 1.2 session sent to the client as a
+// ticket is not cached as well (OpenSSL's rule, so nginx's): no store
+// write, no OnNewSession, no room taken in the cache; a client that
+// cannot take tickets still gets its session cached. Checked with
+// crypto/tls clients, which resume by ticket only, and a reprise client
+// that keeps the session ID too.
+func TestTicketedSessionNotCached(t *testing.T) {
+	scfg := testServerConfig(t)
+	var cached int
+	scfg.OnNewSession = func(*Session) { cached++ }
+
+	gcfg := goClientConfig(t)
+	gcfg.MaxVersion = tls.VersionTLS12
+	gcfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+	goPair(t, false, scfg, gcfg)
+	if cached != 0 {
+		t.Fatalf("session sent as a ticket to crypto/tls was cached too (%d)", cached)
+	}
+	_, gc := goPair(t, false, scfg, gcfg)
+	if !gc.ConnectionState().DidResume {
+		t.Fatal("crypto/tls did not resume by ticket")
+	}
+
+	gcfg.SessionTicketsDisabled = true
+	goPair(t, false, scfg, gcfg)
+	if cached != 1 {
+		t.Fatalf("session of a client without tickets: cached %d times, want 1", cached)
+	}
+
+	// A reprise client with tickets resumes by ticket.
+	cached = 0
+	ccfg := resumeClient(t, true)
+	connect12(t, ccfg, scfg)
+	c2, _, _ := connect12(t, ccfg, scfg)
+	if cached != 0 || c2.Resumption != ResumedTicket {
+		t.Fatalf("cached %d, second connection %+v", cached, c2)
 	}
 }

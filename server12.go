@@ -135,7 +135,7 @@ func (hs *server12) runResumed() error {
 		return err
 	}
 	if hs.sendTicket {
-		if err := hs.sendNewSessionTicket(s); err != nil {
+		if err := hs.sendNewSessionTicket(hs.sealTicket12(s)); err != nil {
 			return err
 		}
 	}
@@ -185,15 +185,26 @@ func (hs *server12) runFull() error {
 	if err := hs.readClientFlight(kx); err != nil {
 		return err
 	}
-	// The client's Finished verified: the session is good. Cache it
-	// before our last flight goes out, so a client that reconnects the
-	// moment it reads our Finished finds it (an external store's write is
-	// started here and not waited for: putSession).
+	// The client's Finished verified: the session is good. Seal it into
+	// the ticket we promised, or else cache it, before our last flight
+	// goes out, so a client that reconnects the moment it reads our
+	// Finished finds it (an external store's write is started here and not
+	// waited for: putSession).
 	session := hs.newSession()
-	if session != nil {
+	var ticket []byte
+	if session != nil && hs.sendTicket {
+		ticket = hs.sealTicket12(session)
+	}
+	if session != nil && ticket == nil {
+		// A session the client resumes with its ticket is not cached too,
+		// as OpenSSL (so nginx) does not cache it: that would cost a cache
+		// entry, or a store write, for every full handshake of a
+		// ticket-capable client, for a lookup that comes only if the
+		// ticket can no longer be opened. When sealing failed, the
+		// session ID is how it resumes.
 		hs.storeSession(session)
 	}
-	if err := hs.sendFinalFlight(session); err != nil {
+	if err := hs.sendFinalFlight(ticket); err != nil {
 		return err
 	}
 	c.state.Resumption = ResumedNone
@@ -274,10 +285,11 @@ func (hs *server12) readClientFlight(kx keyExchange) error {
 }
 
 // sendFinalFlight sends the NewSessionTicket we promised (RFC 5077, Section
-// 3.3) with our ChangeCipherSpec and Finished, and flushes them.
-func (hs *server12) sendFinalFlight(session *Session) error {
+// 3.3), with ticket or empty, and our ChangeCipherSpec and Finished, and
+// flushes them.
+func (hs *server12) sendFinalFlight(ticket []byte) error {
 	if hs.sendTicket {
-		if err := hs.sendNewSessionTicket(session); err != nil {
+		if err := hs.sendNewSessionTicket(ticket); err != nil {
 			return err
 		}
 	}

@@ -14,13 +14,22 @@ import (
 	"github.com/reprise-tls/reprise/internal/wire"
 )
 
-// sendNewSessionTicket seals s into a ticket (RFC 5077, Section 3.3). If
-// sealing fails the server keeps its promise with an empty ticket.
-func (hs *server12) sendNewSessionTicket(s *Session) error {
+// sealTicket12 seals s into a ticket (RFC 5077, Section 4), or returns nil
+// when sealing fails.
+func (hs *server12) sealTicket12(s *Session) []byte {
+	t, err := hs.c.sealTicket(hs.ctx, s)
+	if err != nil || len(t) == 0 {
+		return nil
+	}
+	return t
+}
+
+// sendNewSessionTicket sends ticket (RFC 5077, Section 3.3); an empty one
+// when sealing failed keeps the promise of the ServerHello's extension.
+func (hs *server12) sendNewSessionTicket(ticket []byte) error {
 	c := hs.c
-	nst := &wire.NewSessionTicket12{LifetimeHint: uint32(c.config.sessionTimeout() / time.Second)}
-	if t, err := c.sealTicket(hs.ctx, s); err == nil {
-		nst.Ticket = t
+	nst := &wire.NewSessionTicket12{LifetimeHint: uint32(c.config.sessionTimeout() / time.Second), Ticket: ticket}
+	if len(ticket) > 0 {
 		c.counters().ticketsIssued.Add(1)
 		c.state.TicketsIssued++
 	}

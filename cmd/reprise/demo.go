@@ -33,14 +33,18 @@ type demoPath struct {
 }
 
 // demoPaths are run in order against one server. The server issues
-// tickets and caches sessions by ID, so the row decides the path.
+// tickets, and caches by ID the sessions of clients that take none (like
+// OpenSSL, it does not cache a session it sent as a ticket), so the row
+// decides the path.
 var demoPaths = []demoPath{
 	{name: "TLS 1.2 full", version: reprise.VersionTLS12,
 		want: reprise.ResumedNone},
-	{name: "TLS 1.2 session-ID", version: reprise.VersionTLS12, noTicket: true, resume: "TLS 1.2 full",
-		want: reprise.ResumedSessionID},
 	{name: "TLS 1.2 ticket", version: reprise.VersionTLS12, resume: "TLS 1.2 full",
 		want: reprise.ResumedTicket},
+	{name: "TLS 1.2 full, no ticket", version: reprise.VersionTLS12, noTicket: true,
+		want: reprise.ResumedNone},
+	{name: "TLS 1.2 session-ID", version: reprise.VersionTLS12, noTicket: true, resume: "TLS 1.2 full, no ticket",
+		want: reprise.ResumedSessionID},
 	{name: "TLS 1.3 full", version: reprise.VersionTLS13,
 		want: reprise.ResumedNone},
 	{name: "TLS 1.3 PSK", version: reprise.VersionTLS13, resume: "TLS 1.3 full",
@@ -147,9 +151,10 @@ A full handshake does a key exchange and the server signs it: two round
 trips in TLS 1.2, and the certificate dominates the bytes from the server.
 A resumed handshake reuses the master secret of an earlier session: no
 certificate, no signature, no key exchange in TLS 1.2, and one round trip.
-By session ID the server keeps the session in its cache; by ticket it keeps
-nothing and the client carries the session sealed under the server's ticket
-key, so more bytes go from client to server. TLS 1.3 needs one round trip
+By ticket the server keeps nothing and the client carries the session
+sealed under the server's ticket key, so more bytes go from client to
+server; a client that takes no tickets resumes by session ID, from the
+server's cache. TLS 1.3 needs one round trip
 even in full; a PSK resumption skips the certificate and the signature but
 still makes a fresh (EC)DHE exchange (psk_dhe_ke), so that the resumed
 connection keeps forward secrecy. An offered session is refused,
