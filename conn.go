@@ -949,7 +949,7 @@ func (c *Conn) Close() error {
 	if c.handshakeDone.Load() && c.fatal.Load() == nil && !c.peerReset.Load() {
 		// Do not let a peer that stopped reading hold Close forever.
 		c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		alertErr = c.closeNotify()
+		alertErr = c.closeNotifyBeforeClose()
 	}
 	if err := c.conn.Close(); err != nil {
 		return err
@@ -973,6 +973,31 @@ func (c *Conn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return nil
+}
+
+// closeNotifyBeforeClose is closeNotify for Close: the alert is the last
+// thing written, and leaves with the FIN (writeBeforeClose).
+func (c *Conn) closeNotifyBeforeClose() error {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.closeSent {
+		return nil
+	}
+	c.closeSent = true
+	if f := c.fatal.Load(); f != nil {
+		return f
+	}
+	c.traceAlert(true, alert.CloseNotify)
+	c.buffering = true // seal into sendBuf; written below
+	if _, err := c.writeRecordLocked(record.Alert, []byte{1, byte(alert.CloseNotify)}); err != nil {
+		return err
+	}
+	err := writeBeforeClose(c.conn, c.sendBuf)
+	c.sendBuf = c.sendBuf[:0]
+	if err != nil {
+		c.writeErr = err
+	}
+	return err
 }
 
 func (c *Conn) closeNotify() error {

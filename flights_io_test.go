@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
+	"github.com/reprise-tls/reprise/internal/alert"
 	"github.com/reprise-tls/reprise/internal/peertest"
 )
 
@@ -128,5 +132,52 @@ func TestCloseAfterResetWritesNothing(t *testing.T) {
 	srv.Close()
 	if counted.writes != writes {
 		t.Errorf("Close wrote %d times to a reset connection, want 0", counted.writes-writes)
+	}
+}
+
+// TestCloseNotifyBeforeFIN: on a socket, Close's close_notify is written
+// held for the FIN (MSG_MORE, close_linux.go) and still reaches the peer,
+// after the data and before the end of the stream. The client is reprise,
+// whose tracer shows the alert received (crypto/tls, like reprise, reads a
+// bare FIN at a record boundary as io.EOF too, so EOF alone proves
+// nothing).
+func TestCloseNotifyBeforeFIN(t *testing.T) {
+	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
+		t.Run(VersionName(vers), func(t *testing.T) {
+			craw, sraw := tcpPair(t)
+			if _, ok := sraw.(syscall.Conn); !ok {
+				t.Fatal("tcpPair's server end is not a socket")
+			}
+			srv := Server(sraw, testServerConfig(t))
+			ccfg := testClientConfig(t)
+			ccfg.MinVersion, ccfg.MaxVersion = vers, vers
+			var closeNotify atomic.Bool
+			ccfg.Tracer = func(ev TraceEvent) {
+				if ev.Message == "Alert" && !ev.Sent && ev.Detail == alert.CloseNotify.String() {
+					closeNotify.Store(true)
+				}
+			}
+			cli := Client(craw, ccfg)
+			got := make(chan error, 1)
+			go func() {
+				data, err := io.ReadAll(cli)
+				if err == nil && string(data) != "bye" {
+					err = fmt.Errorf("read %q, want %q", data, "bye")
+				}
+				got <- err
+			}()
+			if _, err := srv.Write([]byte("bye")); err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if err := <-got; err != nil {
+				t.Fatalf("client: %v", err)
+			}
+			if !closeNotify.Load() {
+				t.Fatal("the stream ended without close_notify")
+			}
+		})
 	}
 }
