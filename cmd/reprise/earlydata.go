@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"strings"
-	"time"
 
 	"github.com/reprise-tls/reprise"
 	"github.com/reprise-tls/reprise/stores/redis"
@@ -43,8 +42,7 @@ func (s *server) readEarlyData(conn *reprise.Conn) ([]byte, error) {
 	if s.cfg.MaxEarlyData == 0 {
 		return nil, nil
 	}
-	conn.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	defer conn.SetReadDeadline(time.Time{})
+	// The caller's handshake deadline bounds the wait.
 	return io.ReadAll(io.LimitReader(earlyReader{conn}, serveMaxEarlyData+1))
 }
 

@@ -403,8 +403,12 @@ func (s *server) acceptLoop(ln net.Listener) error {
 func (s *server) handler(ac acceptedConn) {
 	wait := time.NewTimer(handlerIdle)
 	defer wait.Stop()
+	var echoBuf []byte // --echo's read buffer, one per handler, not per connection
+	if s.opts.echo {
+		echoBuf = make([]byte, 16<<10)
+	}
 	for {
-		s.handle(ac.n, ac.raw)
+		s.handle(ac.n, ac.raw, echoBuf)
 		s.untrack(ac.raw)
 		s.wg.Done()
 		wait.Reset(handlerIdle)
@@ -490,16 +494,20 @@ func (s *server) logf(format string, args ...any) {
 }
 
 // handle runs one connection: handshake, report, then --www or --echo.
-func (s *server) handle(n int, raw net.Conn) {
+func (s *server) handle(n int, raw net.Conn, buf []byte) {
 	start := time.Now()
 	conn := reprise.Server(raw, s.cfg)
 	defer conn.Close()
+	// The handshake, early data included, is bounded by a deadline on the
+	// socket rather than a context: the poller's one timer per socket,
+	// where a context with a timeout costs a timer of its own, its
+	// allocations and a callback registration on every connection.
+	raw.SetDeadline(start.Add(handshakeTimeout))
 	early, err := s.readEarlyData(conn)
 	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
-		err = conn.HandshakeContext(ctx)
-		cancel()
+		err = conn.Handshake()
 	}
+	raw.SetDeadline(time.Time{})
 	if errors.Is(err, reprise.ErrClientSpokeHTTP) {
 		s.logf("conn %d from %v: client spoke HTTP to a TLS port", n, raw.RemoteAddr())
 		return
@@ -522,7 +530,7 @@ func (s *server) handle(n int, raw net.Conn) {
 				return
 			}
 		}
-		s.echo(conn)
+		s.echo(conn, buf)
 		return
 	}
 	if len(early) > 0 {
@@ -531,8 +539,7 @@ func (s *server) handle(n int, raw net.Conn) {
 	s.www.ServeConn(conn)
 }
 
-func (s *server) echo(conn *reprise.Conn) {
-	buf := make([]byte, 16<<10)
+func (s *server) echo(conn *reprise.Conn, buf []byte) {
 	for {
 		conn.SetReadDeadline(time.Now().Add(echoIdle))
 		n, err := conn.Read(buf)
