@@ -75,15 +75,17 @@ type clientHello struct {
 	offered *Session // the session offered for resumption, or nil
 	// notOffered is why a session held was not offered (decideOffer).
 	notOffered Refusal
-	key        string // client session cache key
-	tls13      *client13Offer
+	key        string         // client session cache key
+	tls13      *client13Offer // nil unless TLS 1.3 is offered
+	groups     []CurveID      // the groups offered, most preferred first
 
-	// The storage the hello, its fixed-size fields and the server's first
-	// answer live in, part of this struct rather than one allocation each.
+	// Storage for the hello, its fixed-size fields, the TLS 1.3 offer and
+	// the server's first answer: part of this struct rather than one
+	// allocation each.
 	helloMsg    wire.ClientHello // hello points here
 	random      [32]byte
 	sessionID   [32]byte         // a TLS 1.2 ticket offer's, or TLS 1.3's legacy_session_id
-	groups      []CurveID        // the groups offered, most preferred first
+	offer13     client13Offer    // tls13 points here
 	serverHello wire.ServerHello // the first ServerHello or HelloRetryRequest
 }
 

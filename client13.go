@@ -31,7 +31,7 @@ var testHookClientHello13 func(h *wire.ClientHello, retry bool)
 // middlebox compatibility, and the PSK of a TLS 1.3 session being offered.
 func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 	cfg, h := hs.c.config, hs.hello
-	o := new(client13Offer)
+	o := &hs.offer13
 
 	// RFC 8446, Section 4.2.8: shares for the groups we most expect the
 	// server to pick. The hybrid group comes with a classic one, as Go and
