@@ -127,6 +127,9 @@ func (hs *clientHello) build() error {
 	}
 	if offer12 {
 		suites12 = cfg.suites(false)
+		h.PointFormats = uncompressedOnly
+		h.ExtendedMasterSecret = cfg.ExtendedMasterSecret != EMSDisable
+		h.TicketSupported = !cfg.SessionTicketsDisabled
 	}
 	h.CipherSuites = make([]uint16, 0, len(suites13)+len(suites12))
 	for _, s := range suites13 {
@@ -137,11 +140,6 @@ func (hs *clientHello) build() error {
 		if s.bulk == bulkAESCBC {
 			h.EncryptThenMAC = true // RFC 7366: only meaningful with CBC
 		}
-	}
-	if offer12 {
-		h.PointFormats = uncompressedOnly
-		h.ExtendedMasterSecret = cfg.ExtendedMasterSecret != EMSDisable
-		h.TicketSupported = !cfg.SessionTicketsDisabled
 	}
 	hs.groups = cfg.curves(offer13)
 	h.SupportedGroups = curvesToUint16(hs.groups)
