@@ -39,7 +39,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		return err
 	}
 
-	sh := new(wire.ServerHello)
+	sh := &hs.serverHello
 	shMsg, err := c.readMsg(nil, wire.TypeServerHello, sh)
 	if err != nil {
 		return err
@@ -75,9 +75,28 @@ type clientHello struct {
 	offered *Session // the session offered for resumption, or nil
 	// notOffered is why a session held was not offered (decideOffer).
 	notOffered Refusal
-	key        string // client session cache key
-	tls13      *client13Offer
+	key        string         // client session cache key
+	tls13      *client13Offer // nil unless TLS 1.3 is offered
+	groups     []CurveID      // the groups offered, most preferred first
+
+	// Storage for the hello, its fixed-size fields, the TLS 1.3 offer and
+	// the server's first answer: part of this struct rather than one
+	// allocation each.
+	helloMsg    wire.ClientHello // hello points here
+	random      [32]byte
+	sessionID   [32]byte         // a TLS 1.2 ticket offer's, or TLS 1.3's legacy_session_id
+	offer13     client13Offer    // tls13 points here
+	serverHello wire.ServerHello // the first ServerHello or HelloRetryRequest
 }
+
+// Hello fields with one possible value, shared by every ClientHello and
+// only ever read.
+var (
+	nullCompressionOnly = []uint8{0} // RFC 8446, Section 4.1.2; RFC 5246, Section 7.4.1.2
+	uncompressedOnly    = []uint8{0} // ec_point_formats: RFC 8422, Section 5.1.2
+	pskDHEOnly          = []uint8{wire.PSKModeDHE}
+	versions13And12     = []uint16{VersionTLS13, VersionTLS12} // supported_versions, best first
+)
 
 // build fills in the ClientHello: versions, suites, groups, extensions and
 // the session offer.
@@ -87,43 +106,49 @@ func (hs *clientHello) build() error {
 	if maxV < VersionTLS12 || minV > VersionTLS13 || minV > maxV {
 		return errors.New("tls: no usable protocol version in Config (need TLS 1.2 or 1.3)")
 	}
-	h := &wire.ClientHello{
+	hs.helloMsg = wire.ClientHello{
 		Vers:                         VersionTLS12,
-		Random:                       make([]byte, 32),
-		CompressionMethods:           []uint8{0},
+		Random:                       hs.random[:],
+		CompressionMethods:           nullCompressionOnly,
 		ServerName:                   sniName(cfg.ServerName),
 		SignatureAlgorithms:          supportedSignatureAlgorithms,
 		ALPN:                         cfg.NextProtos,
 		SecureRenegotiationSupported: true,
 	}
+	h := &hs.helloMsg
 	if _, err := readFull(cfg.rand(), h.Random); err != nil {
 		return err
 	}
 	offer12 := cfg.supportsVersion(VersionTLS12)
 	offer13 := cfg.supportsVersion(VersionTLS13)
+	var suites13, suites12 []*cipherSuite
 	if offer13 {
-		for _, s := range cfg.suites(true) {
-			h.CipherSuites = append(h.CipherSuites, s.id)
-		}
+		suites13 = cfg.suites(true)
 	}
 	if offer12 {
-		for _, s := range cfg.suites(false) {
-			h.CipherSuites = append(h.CipherSuites, s.id)
-			if s.bulk == bulkAESCBC {
-				h.EncryptThenMAC = true // RFC 7366: only meaningful with CBC
-			}
-		}
-		h.PointFormats = []uint8{0}
+		suites12 = cfg.suites(false)
+		h.PointFormats = uncompressedOnly
 		h.ExtendedMasterSecret = cfg.ExtendedMasterSecret != EMSDisable
 		h.TicketSupported = !cfg.SessionTicketsDisabled
 	}
-	h.SupportedGroups = curvesToUint16(cfg.curves(offer13))
+	h.CipherSuites = make([]uint16, 0, len(suites13)+len(suites12))
+	for _, s := range suites13 {
+		h.CipherSuites = append(h.CipherSuites, s.id)
+	}
+	for _, s := range suites12 {
+		h.CipherSuites = append(h.CipherSuites, s.id)
+		if s.bulk == bulkAESCBC {
+			h.EncryptThenMAC = true // RFC 7366: only meaningful with CBC
+		}
+	}
+	hs.groups = cfg.curves(offer13)
+	h.SupportedGroups = curvesToUint16(hs.groups)
 	if offer13 {
 		h.EarlyData = cfg.testOfferEarlyData // tests only: we send no 0-RTT data
 		h.PostHandshakeAuth = cfg.offersPostHandshakeAuth()
-		h.SupportedVersions = []uint16{VersionTLS13}
-		if offer12 {
-			h.SupportedVersions = append(h.SupportedVersions, VersionTLS12)
+		h.SupportedVersions = versions13And12
+		if !offer12 {
+			h.SupportedVersions = versions13And12[:1:1]
 		}
 	}
 	hs.hello = h

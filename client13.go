@@ -31,12 +31,12 @@ var testHookClientHello13 func(h *wire.ClientHello, retry bool)
 // middlebox compatibility, and the PSK of a TLS 1.3 session being offered.
 func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 	cfg, h := hs.c.config, hs.hello
-	o := new(client13Offer)
+	o := &hs.offer13
 
 	// RFC 8446, Section 4.2.8: shares for the groups we most expect the
 	// server to pick. The hybrid group comes with a classic one, as Go and
 	// the browsers send, so a server without ML-KEM needs no retry.
-	groups := cfg.curves(true)
+	groups := hs.groups
 	if len(groups) == 0 {
 		return nil, errors.New("tls: no key exchange group enabled for TLS 1.3")
 	}
@@ -59,7 +59,7 @@ func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 	// RFC 8446, Appendix D.4: in middlebox compatibility mode the client
 	// sends a non-empty legacy_session_id. A TLS 1.2 offer may have set one.
 	if len(h.SessionID) == 0 {
-		h.SessionID = make([]byte, 32)
+		h.SessionID = hs.sessionID[:]
 		if _, err := readFull(cfg.rand(), h.SessionID); err != nil {
 			return nil, err
 		}
@@ -71,7 +71,7 @@ func (hs *clientHello) prepareTLS13() (*client13Offer, error) {
 	if cfg.SessionTicketsDisabled {
 		return o, nil // decideOffer has not chosen a TLS 1.3 session
 	}
-	h.PSKModes = []uint8{wire.PSKModeDHE}
+	h.PSKModes = pskDHEOnly
 	if m := cfg.diagnostics.PSKModes; m != nil {
 		h.PSKModes = m
 	}
@@ -128,9 +128,11 @@ func (o *client13Offer) fillBinders(hs *clientHello, raw []byte, prior *transcri
 		th = t.SumWith(truncated)
 	}
 	o.early = keysched.NewEarlySecret(h, o.psk.secret)
-	binders := slices.Clone(hs.hello.PSKBinders)
-	binders[o.pskIndex] = keysched.Finished13(h, o.early.ResumptionBinderKey(), th)
-	if err := wire.PatchBinders(raw, binders); err != nil {
+	// The hello keeps the binder it is sent with, in place of the
+	// placeholder (or, on a retry, the first hello's binder) of the same
+	// length that raw was encoded with.
+	hs.hello.PSKBinders[o.pskIndex] = keysched.Finished13(h, o.early.ResumptionBinderKey(), th)
+	if err := wire.PatchBinders(raw, hs.hello.PSKBinders); err != nil {
 		return nil, wrapError(alert.InternalError, "writing PSK binder", err)
 	}
 	return raw, nil
@@ -520,6 +522,9 @@ func (hs *client13) sendClientFlight() error {
 		peerCerts:        hs.peerChain,
 		certs:            c.state.PeerCertificates,
 		verified:         hs.peerVerified,
+		// verifyPeerChain checked ServerName, or, on a resumption,
+		// offerable did (serverStillTrusted).
+		nameChecked: !c.config.InsecureSkipVerify,
 	}
 	hs.keepForPostHandshakeAuth()
 	return nil

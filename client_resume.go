@@ -117,7 +117,7 @@ func (hs *clientHello) offerSession() {
 	}
 	if len(s.ticket) > 0 && !cfg.SessionTicketsDisabled {
 		h.SessionTicket = s.ticket
-		h.SessionID = make([]byte, 32)
+		h.SessionID = hs.sessionID[:]
 		if _, err := readFull(cfg.rand(), h.SessionID); err != nil {
 			h.SessionTicket, h.SessionID = nil, nil
 			return
@@ -241,10 +241,14 @@ func (hs *clientHello) answered(vers uint16, resumed bool) {
 
 // serverStillTrusted reports whether a client session's server certificate
 // was verified when the session was made, has not expired since, and is
-// valid for name.
+// valid for name. The names a certificate is valid for do not change, so
+// a check this process made for the session's own name is not repeated.
 func (s *Session) serverStillTrusted(name string, now time.Time) bool {
 	leaf, valid := s.leafValidAt(now)
-	return s.verified && valid && leaf.VerifyHostname(name) == nil
+	if !s.verified || !valid {
+		return false
+	}
+	return (s.nameChecked && name == s.serverName) || leaf.VerifyHostname(name) == nil
 }
 
 // saveSession stores a session the handshake made or renewed.
@@ -275,6 +279,7 @@ func (hs *client12) saveNewSession() {
 		ems:         hs.ems,
 		etm:         hs.etm,
 		verified:    !c.config.InsecureSkipVerify,
+		nameChecked: !c.config.InsecureSkipVerify, // verifyPeerChain checked ServerName
 		id:          hs.sh.SessionID,
 		created:     c.config.time(),
 		lifetime:    lifetime,
@@ -320,17 +325,18 @@ func (p *post13State) ticketSession(nst *wire.NewSessionTicket13, now time.Time)
 		// The PSK is derived now: the resumption master secret is not
 		// kept in the session, so one leaked ticket's PSK reveals nothing
 		// about the others.
-		secret:     keysched.ResumptionPSK(p.suite.hash, p.resumptionSecret, nst.Nonce),
-		verified:   p.verified,
-		created:    now,
-		lifetime:   min(time.Duration(nst.Lifetime)*time.Second, maxTicketLifetime13),
-		serverName: p.serverName,
-		alpn:       p.alpn,
-		peerCerts:  p.peerCerts,
-		certs:      p.certs,
-		ageAdd:     nst.AgeAdd,
-		ticket:     nst.Ticket,
-		isClient:   true,
+		secret:      keysched.ResumptionPSK(p.suite.hash, p.resumptionSecret, nst.Nonce),
+		verified:    p.verified,
+		nameChecked: p.nameChecked,
+		created:     now,
+		lifetime:    min(time.Duration(nst.Lifetime)*time.Second, maxTicketLifetime13),
+		serverName:  p.serverName,
+		alpn:        p.alpn,
+		peerCerts:   p.peerCerts,
+		certs:       p.certs,
+		ageAdd:      nst.AgeAdd,
+		ticket:      nst.Ticket,
+		isClient:    true,
 	}
 	if nst.HasEarlyData {
 		s.maxEarly = nst.MaxEarlyData
@@ -338,7 +344,19 @@ func (p *post13State) ticketSession(nst *wire.NewSessionTicket13, now time.Time)
 	return s
 }
 
-func isIP(host string) bool { return net.ParseIP(host) != nil }
+// isIP reports whether host is an IP address literal. Only hex digits,
+// dots and colons can make one, so a name with any other character (most
+// DNS names) is told apart without a parse, which allocates on failure.
+func isIP(host string) bool {
+	for i := range len(host) {
+		switch c := host[i]; {
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return net.ParseIP(host) != nil
+}
 
 // TakeSession returns a session for one more connection to resume, like
 // Session, but hands each TLS 1.3 ticket out only once: RFC 8446, Appendix

@@ -145,3 +145,80 @@ func TestSessionOfOtherVersionExplained(t *testing.T) {
 		})
 	}
 }
+
+// TestServerNameCheckedOnce: a session made by a connection that verified
+// the server's certificate for ServerName, in this process, is offered
+// under that name without checking the name again; any other session
+// (made without verification, decoded, or verified by another program
+// that may not have checked the name, as an OpenSSL session file) has its
+// name checked before it is offered.
+func TestServerNameCheckedOnce(t *testing.T) {
+	scfg := testServerConfig(t)
+	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
+		t.Run(VersionName(vers), func(t *testing.T) {
+			made := clientSession(t, scfg, vers, false)
+			if !made.nameChecked || clientSession(t, scfg, vers, true).nameChecked {
+				t.Fatal("nameChecked is not whether the connection verified ServerName")
+			}
+			// The session of a resumed connection: TLS 1.3's new ticket,
+			// TLS 1.2's session (renewed or not).
+			ccfg := testClientConfig(t)
+			ccfg.MaxVersion, ccfg.Session = vers, made
+			client, server, cerr, serr := handshakePair(t, ccfg, scfg)
+			if cerr != nil || serr != nil {
+				t.Fatal(cerr, serr)
+			}
+			exchange(t, client, server)
+			if s := client.Session(); !client.ConnectionState().DidResume || s == nil || !s.nameChecked {
+				t.Fatalf("resumed %v, session %+v", client.ConnectionState().DidResume, s)
+			}
+			enc, err := made.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			decoded := new(Session)
+			if err := decoded.UnmarshalBinary(enc); err != nil || decoded.nameChecked {
+				t.Fatalf("decoded session: %v, nameChecked %v", err, decoded.nameChecked)
+			}
+
+			// A session verified elsewhere for a name its certificate
+			// does not carry (the test certificate is for localhost).
+			other := *made
+			other.serverName, other.nameChecked = "other.example", false
+			cfg := testClientConfig(t)
+			cfg.MaxVersion, cfg.ServerName = vers, "other.example"
+			hs := &clientHello{c: Client(nil, cfg), hello: &wire.ClientHello{ExtendedMasterSecret: true}}
+			if got := hs.offerable(&other); got != RefusedCertificate {
+				t.Errorf("session verified elsewhere under another name: offerable = %q, want %q", got, RefusedCertificate)
+			}
+			cfg.ServerName = "localhost"
+			if got := hs.offerable(decoded); got != RefusedNone {
+				t.Errorf("decoded session: offerable = %q", got)
+			}
+		})
+	}
+}
+
+func TestIsIP(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1":             true,
+		"::1":                   true,
+		"2001:DB8::1":           true,
+		"::ffff:192.0.2.1":      true,
+		"localhost":             false,
+		"example.com":           false,
+		"cafe.de":               false, // hex digits and a dot, still a name
+		"beef":                  false,
+		"1.2.3":                 false,
+		"1.2.3.4.":              false,
+		"":                      false,
+		"[::1]":                 false,
+		"fe80::1%eth0":          false, // net.ParseIP takes no zone
+		"192.0.2.1:443":         false,
+		"xn--bcher-kva.example": false,
+	} {
+		if got := isIP(host); got != want {
+			t.Errorf("isIP(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

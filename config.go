@@ -113,7 +113,7 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 //	SessionTicketsDisabled   false: tickets on, in both versions and roles (off: TLS 1.3 stateful tickets while the cache is on)
 //	TicketKeys, TicketSealer random keys per Config, rotated automatically
 //	TicketLifetime           7 days, RFC 8446's maximum (TLS 1.3 sealed tickets; stateful ones SessionTimeout)
-//	TicketsPerConnection     2 TLS 1.3 tickets after each handshake
+//	TicketsPerConnection     2 TLS 1.3 tickets after a full handshake (1 after a resumption)
 //	MaxTicketAgeSkew         10 seconds
 //	AllowPSKWithoutDHE       false: TLS 1.3 resumption always with a fresh key exchange
 //	SingleUseTickets         false: TLS 1.3 tickets are sealed state (implied by SessionTicketsDisabled with the cache on)
@@ -308,7 +308,9 @@ type Config struct {
 	// TLS 1.2 tickets live SessionTimeout.
 	TicketLifetime time.Duration
 	// TicketsPerConnection is how many TLS 1.3 tickets a server sends after
-	// a handshake; zero means 2, and a negative value none.
+	// a full handshake; zero means 2, and a negative value none. After a
+	// resumption it sends at most one, replacing the ticket the client
+	// spent, as OpenSSL does.
 	TicketsPerConnection int
 	// MaxTicketAgeSkew is the largest difference allowed between the ticket
 	// age the client reports and the age the server computes; zero means 10s.

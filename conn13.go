@@ -38,6 +38,7 @@ type post13State struct {
 	peerCerts        [][]byte            // the server's chain (on resumption, the original one)
 	certs            []*x509.Certificate // peerCerts parsed
 	verified         bool                // the chain was verified
+	nameChecked      bool                // the leaf was checked against serverName on this connection
 
 	// pha is post-handshake authentication's state (posthandshake13.go);
 	// nil unless the client offered post_handshake_auth.

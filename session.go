@@ -37,6 +37,10 @@ type Session struct {
 	// certs is peerCerts parsed, when the session was made by a handshake
 	// in this process; decoded sessions parse on demand.
 	certs []*x509.Certificate
+	// nameChecked: the client connection that made the session, in this
+	// process, checked the leaf against serverName. Not encoded: a
+	// decoded session is checked afresh (serverStillTrusted).
+	nameChecked bool
 
 	// Extra is application data carried with the session, as crypto/tls's
 	// SessionState.Extra. It is sealed into tickets: keep it small.

@@ -38,9 +38,10 @@ func (hs *server12) sendNewSessionTicket(ticket []byte) error {
 }
 
 // sendNewSessionTickets issues TicketsPerConnection tickets (RFC 8446,
-// Section 4.6.1), right after our Finished or, when the client
-// authenticates, after its Finished so the tickets carry its certificate. Each is a stateless ticket
-// (the session sealed by the ticket keys) or a stateful one, the random
+// Section 4.6.1), or one after a resumption (ticketsToIssue), right after
+// our Finished or, when the client authenticates, after its Finished so
+// the tickets carry its certificate. Each is a stateless ticket (the
+// session sealed by the ticket keys) or a stateful one, the random
 // identity of a session kept in the store (ticketMode13).
 func (hs *server13) sendNewSessionTickets() error {
 	c, cfg := hs.c, hs.c.config
@@ -86,6 +87,14 @@ func (hs *server13) ticketsToIssue() (int, ticketMode13) {
 	if n == 0 {
 		n = 2
 	}
+	if hs.resumed != nil {
+		// A resumption spent one of the client's tickets (Appendix C.4:
+		// each is used once), so one replaces it: the client keeps as
+		// many as its full handshake gave it, without the server paying
+		// to seal (or store) a batch per connection. OpenSSL and nginx
+		// send one too.
+		n = min(n, 1)
+	}
 	// Each ticket's nonce is its one-byte index, and nonces must differ
 	// within a connection (RFC 8446, Section 4.6.1) so each PSK does.
 	n = min(n, 256)
@@ -119,8 +128,8 @@ func (hs *server13) newTicketBatch() (*ticketBatch13, bool) {
 	now := cfg.time()
 	lifetime := cfg.ticketLifetime13()
 	if cfg.ticketMode13() == tickets13Stateful && cfg.TicketLifetime <= 0 {
-		// A stateful ticket occupies the store for its lifetime, two per
-		// connection: like OpenSSL's and nginx's, it lives as long as a
+		// A stateful ticket occupies the store for its lifetime, up to
+		// TicketsPerConnection per connection: like OpenSSL's and nginx's, it lives as long as a
 		// cached session (SessionTimeout), not RFC 8446's 7-day maximum.
 		lifetime = min(lifetime, cfg.sessionTimeout())
 	}

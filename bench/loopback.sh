@@ -96,8 +96,8 @@ wait_port() {
 
 # Both servers: ECDHE-ECDSA with AES-128-GCM in TLS 1.2, TLS_AES_128_GCM_SHA256
 # in TLS 1.3, X25519 only, session tickets on (each server's default count:
-# two per full TLS 1.3 handshake; after a resumption nginx sends one, reprise
-# two), and a session cache.
+# two per full TLS 1.3 handshake, one after a resumption), and a session
+# cache.
 start_reprise() {
 	local version=$1
 	"${server_pin[@]}" "$tmp/reprise" serve --addr "127.0.0.1:$reprise_port" \

@@ -482,6 +482,12 @@ func clientHelloField(typ uint16) string {
 	return "ClientHello." + ExtensionName(typ)
 }
 
+// serverHelloField names extension typ of a ServerHello in an Error, built
+// only when there is an error to report.
+func serverHelloField(typ uint16) string {
+	return "ServerHello." + ExtensionName(typ)
+}
+
 // unmarshalExtension decodes the data of one extension other than
 // server_name into m. It reports false for a structural error, which the
 // caller turns into a decode_error naming the extension; none of these
@@ -846,25 +852,24 @@ func (m *ServerHello) Unmarshal(msg []byte) error {
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
 			return decodeErr("ServerHello.extensions")
 		}
-		field := "ServerHello." + ExtensionName(typ)
 		if seen.addDuplicate(typ) {
-			return illegalErr(field)
+			return illegalErr(serverHelloField(typ))
 		}
 		m.Extensions = append(m.Extensions, typ)
-		if err := m.unmarshalExtension(typ, data, hrr, field); err != nil {
+		if err := m.unmarshalExtension(typ, data, hrr); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (m *ServerHello) unmarshalExtension(typ uint16, data cryptobyte.String, hrr bool, field string) error {
+func (m *ServerHello) unmarshalExtension(typ uint16, data cryptobyte.String, hrr bool) error {
 	switch typ {
 	case ExtRenegotiationInfo:
 		// RFC 5746, Section 3.2: renegotiated_connection<0..255>.
 		var conn cryptobyte.String
 		if !data.ReadUint8LengthPrefixed(&conn) || !data.Empty() {
-			return decodeErr(field)
+			return decodeErr(serverHelloField(typ))
 		}
 		m.SecureRenegotiationSupported = true
 		m.SecureRenegotiation = helloField(conn)
@@ -884,56 +889,56 @@ func (m *ServerHello) unmarshalExtension(typ uint16, data cryptobyte.String, hrr
 		var list, proto cryptobyte.String
 		if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() ||
 			!list.ReadUint8LengthPrefixed(&proto) || proto.Empty() {
-			return decodeErr(field)
+			return decodeErr(serverHelloField(typ))
 		}
 		if !list.Empty() {
 			// Well formed, but a second protocol is forbidden.
 			var next cryptobyte.String
 			for !list.Empty() {
 				if !list.ReadUint8LengthPrefixed(&next) || next.Empty() {
-					return decodeErr(field)
+					return decodeErr(serverHelloField(typ))
 				}
 			}
-			return illegalErr(field)
+			return illegalErr(serverHelloField(typ))
 		}
 		m.ALPN = string(proto)
 		return nil
 	case ExtECPointFormats:
 		var list cryptobyte.String
 		if !data.ReadUint8LengthPrefixed(&list) || !data.Empty() || list.Empty() {
-			return decodeErr(field)
+			return decodeErr(serverHelloField(typ))
 		}
 		m.PointFormats = helloAlias(list)
 		return nil
 	case ExtSupportedVersions:
 		// RFC 8446, Section 4.2.1: ServerHello carries one selected_version.
 		if !data.ReadUint16(&m.SupportedVersion) || !data.Empty() {
-			return decodeErr(field)
+			return decodeErr(serverHelloField(typ))
 		}
 		if m.SupportedVersion == 0 {
 			// 0 stands for "absent" in the struct and is no TLS version:
 			// a version the client did not offer is illegal_parameter.
-			return illegalErr(field)
+			return illegalErr(serverHelloField(typ))
 		}
 		return nil
 	case ExtKeyShare:
-		return m.unmarshalKeyShare(data, hrr, field)
+		return m.unmarshalKeyShare(data, hrr)
 	case ExtCookie:
 		// RFC 8446, Section 4.2: a recognised extension in a message it is
 		// not specified for is illegal_parameter; cookie belongs to HRR.
 		if !hrr {
-			return illegalErr(field)
+			return illegalErr(serverHelloField(typ))
 		}
 		var cookie cryptobyte.String
 		if !data.ReadUint16LengthPrefixed(&cookie) || !data.Empty() || cookie.Empty() {
-			return decodeErr(field)
+			return decodeErr(serverHelloField(typ))
 		}
 		m.Cookie = helloAlias(cookie)
 		return nil
 	case ExtPreSharedKey:
 		// RFC 8446, Section 4.2.11: uint16 selected_identity.
 		if !data.ReadUint16(&m.SelectedPSK) || !data.Empty() {
-			return decodeErr(field)
+			return decodeErr(serverHelloField(typ))
 		}
 		m.HasSelectedPSK = true
 		return nil
@@ -944,7 +949,7 @@ func (m *ServerHello) unmarshalExtension(typ uint16, data cryptobyte.String, hrr
 	}
 	// The remaining known extensions have empty extension_data.
 	if !data.Empty() {
-		return decodeErr(field)
+		return decodeErr(serverHelloField(typ))
 	}
 	return nil
 }
@@ -952,25 +957,25 @@ func (m *ServerHello) unmarshalExtension(typ uint16, data cryptobyte.String, hrr
 // unmarshalKeyShare decodes a server's key_share (RFC 8446, Section 4.2.8):
 // a NamedGroup selected_group in a HelloRetryRequest, one KeyShareEntry in a
 // ServerHello.
-func (m *ServerHello) unmarshalKeyShare(data cryptobyte.String, hrr bool, field string) error {
+func (m *ServerHello) unmarshalKeyShare(data cryptobyte.String, hrr bool) error {
 	if hrr {
 		if !data.ReadUint16(&m.SelectedGroup) || !data.Empty() {
-			return decodeErr(field)
+			return decodeErr(serverHelloField(ExtKeyShare))
 		}
 		if m.SelectedGroup == 0 {
 			// 0 stands for "absent" and is no named group; a group the
 			// client did not offer is illegal_parameter.
-			return illegalErr(field)
+			return illegalErr(serverHelloField(ExtKeyShare))
 		}
 		return nil
 	}
 	var keyExchange cryptobyte.String
 	if !data.ReadUint16(&m.KeyShare.Group) || !data.ReadUint16LengthPrefixed(&keyExchange) ||
 		!data.Empty() || keyExchange.Empty() {
-		return decodeErr(field)
+		return decodeErr(serverHelloField(ExtKeyShare))
 	}
 	if m.KeyShare.Group == 0 {
-		return illegalErr(field)
+		return illegalErr(serverHelloField(ExtKeyShare))
 	}
 	m.KeyShare.Data = helloAlias(keyExchange)
 	return nil
