@@ -425,7 +425,9 @@ func (m *ClientHello) Unmarshal(msg []byte) error {
 	if !body.ReadUint16LengthPrefixed(&suites) {
 		return decodeErr("ClientHello.cipher_suites")
 	}
-	if m.CipherSuites = helloUint16s(suites); m.CipherSuites == nil {
+	// One array holds the extension types and every uint16 list.
+	var arena uint16Arena
+	if m.CipherSuites = arena.list(suites); m.CipherSuites == nil {
 		return decodeErr("ClientHello.cipher_suites")
 	}
 	// opaque legacy_compression_methods<1..2^8-1>
@@ -445,8 +447,7 @@ func (m *ClientHello) Unmarshal(msg []byte) error {
 		return decodeErr("ClientHello.extensions")
 	}
 	var seen helloSeenSet
-	// Browsers and TLS libraries send 10 to 20 extensions.
-	m.Extensions = make([]uint16, 0, 20)
+	m.Extensions = arena.reserve(20) // browsers and TLS libraries send 10 to 20
 	for !exts.Empty() {
 		var typ uint16
 		var data cryptobyte.String
@@ -469,7 +470,7 @@ func (m *ClientHello) Unmarshal(msg []byte) error {
 			}
 			continue
 		}
-		if !m.unmarshalExtension(typ, data) {
+		if !m.unmarshalExtension(typ, data, &arena) {
 			return decodeErr(clientHelloField(typ))
 		}
 	}
@@ -492,7 +493,7 @@ func serverHelloField(typ uint16) string {
 // server_name into m. It reports false for a structural error, which the
 // caller turns into a decode_error naming the extension; none of these
 // extensions has a well-formed but illegal form at this layer.
-func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) bool {
+func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String, arena *uint16Arena) bool {
 	switch typ {
 	case ExtSupportedGroups:
 		// NamedGroup named_group_list<2..2^16-1> (RFC 8446, Section 4.2.7)
@@ -500,7 +501,7 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 		if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() {
 			return false
 		}
-		m.SupportedGroups = helloUint16s(list)
+		m.SupportedGroups = arena.list(list)
 		return m.SupportedGroups != nil
 	case ExtECPointFormats:
 		// ECPointFormat ec_point_format_list<1..2^8-1> (RFC 8422, Section 5.1.2)
@@ -516,7 +517,7 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 		if !data.ReadUint16LengthPrefixed(&list) || !data.Empty() {
 			return false
 		}
-		algs := helloUint16s(list)
+		algs := arena.list(list)
 		if typ == ExtSignatureAlgorithms {
 			m.SignatureAlgorithms = algs
 		} else {
@@ -564,7 +565,7 @@ func (m *ClientHello) unmarshalExtension(typ uint16, data cryptobyte.String) boo
 		if !data.ReadUint8LengthPrefixed(&list) || !data.Empty() {
 			return false
 		}
-		m.SupportedVersions = helloUint16s(list)
+		m.SupportedVersions = arena.list(list)
 		return m.SupportedVersions != nil
 	case ExtKeyShare:
 		// KeyShareEntry client_shares<0..2^16-1> (RFC 8446, Section 4.2.8);
@@ -993,18 +994,37 @@ func helloBody(msg []byte, typ uint8, field string) (cryptobyte.String, error) {
 	return body, nil
 }
 
-// helloUint16s decodes a list of uint16 values. It returns nil for an empty
-// or odd-length list, both of which are decode errors for every list it is
-// used on.
-func helloUint16s(list cryptobyte.String) []uint16 {
+// uint16Arena hands out the uint16 lists of one hello (cipher suites,
+// groups, signature algorithms, versions, extension types) from one array,
+// so that decoding them costs one allocation; a list that does not fit in
+// what is left gets an array of its own. Each list is cut to its length,
+// so appending to one cannot overwrite the next.
+type uint16Arena struct{ buf []uint16 }
+
+// uint16ArenaSize covers the lists of every common ClientHello.
+const uint16ArenaSize = 160
+
+func (a *uint16Arena) take(n int) []uint16 {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]uint16, 0, max(n, uint16ArenaSize))
+	}
+	start := len(a.buf)
+	a.buf = a.buf[:start+n]
+	return a.buf[start : start+n : start+n]
+}
+
+// reserve returns an empty list with room for n values.
+func (a *uint16Arena) reserve(n int) []uint16 { return a.take(n)[:0] }
+
+// list decodes a list of uint16 values. It returns nil for an empty
+// list or one of odd length, which callers reject.
+func (a *uint16Arena) list(list cryptobyte.String) []uint16 {
 	if list.Empty() || len(list)%2 != 0 {
 		return nil
 	}
-	out := make([]uint16, 0, len(list)/2)
-	for !list.Empty() {
-		var v uint16
-		list.ReadUint16(&v)
-		out = append(out, v)
+	out := a.take(len(list) / 2)
+	for i := range out {
+		list.ReadUint16(&out[i])
 	}
 	return out
 }
