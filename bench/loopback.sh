@@ -345,9 +345,9 @@ client's close_notify, as both do with a connection that sends no request;
 net/http, whose per-connection goroutine and buffers would be measured
 too. Both have the same ECDSA P-256 certificate,
 ECDHE-ECDSA-AES128-GCM-SHA256 (TLS 1.2) or TLS_AES_128_GCM_SHA256 (TLS 1.3),
-X25519 only, session tickets and a session cache on (two TLS 1.3 tickets
-after a full handshake from both; after a resumption nginx sends one and
-reprise two, a second ticket to seal). The load is
+X25519 only, session tickets and a session cache on (from both, two TLS
+1.3 tickets after a full handshake and one after a resumption; neither
+caches a TLS 1.2 session it sends as a ticket). The load is
 `bench/tlsload`, a crypto/tls client on the other CPU: it dials, handshakes,
 sends close_notify and reads to the end (so it takes TLS 1.3 tickets and
 the server closes the same way every time); in *resume* mode each of its
