@@ -2,6 +2,7 @@ package reprise
 
 import (
 	"net"
+	"sync"
 	"syscall"
 )
 
@@ -22,25 +23,46 @@ func writeBeforeClose(conn net.Conn, b []byte) error {
 		_, err := conn.Write(b)
 		return err
 	}
-	var werr error
-	err = rc.Write(func(fd uintptr) bool {
-		for len(b) > 0 {
-			var n int
-			n, werr = syscall.SendmsgN(int(fd), b, nil, nil, syscall.MSG_MORE|syscall.MSG_NOSIGNAL)
-			switch werr {
-			case nil:
-				b = b[n:]
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false // wait until writable, within the deadline
-			default:
-				return true
-			}
-		}
-		return true
-	})
-	if err != nil {
-		return err
+	w := heldWriters.Get().(*heldWriter)
+	w.b, w.err = b, nil
+	if err = rc.Write(w.write); err == nil {
+		err = w.err
 	}
-	return werr
+	w.b = nil
+	heldWriters.Put(w)
+	return err
+}
+
+// heldWriter is the state of one writeBeforeClose. They are pooled, each
+// with its method value made once, because RawConn.Write's function
+// escapes: a closure would cost allocations on every Close.
+type heldWriter struct {
+	b     []byte
+	err   error
+	write func(fd uintptr) bool // (*heldWriter).send, bound once
+}
+
+var heldWriters = sync.Pool{New: func() any {
+	w := new(heldWriter)
+	w.write = w.send
+	return w
+}}
+
+// send is RawConn.Write's function: false asks it to wait until the
+// socket is writable (within the write deadline) and call again.
+func (w *heldWriter) send(fd uintptr) bool {
+	for len(w.b) > 0 {
+		n, err := syscall.SendmsgN(int(fd), w.b, nil, nil, syscall.MSG_MORE|syscall.MSG_NOSIGNAL)
+		switch err {
+		case nil:
+			w.b = w.b[n:]
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			w.err = err
+			return true
+		}
+	}
+	return true
 }

@@ -272,18 +272,21 @@ func (c *Conn) failLocked(err error) error {
 // already recorded, and says whether its alert is ours to send. It
 // returns nil for errors that end nothing by themselves.
 func (c *Conn) markFatal(err error) (ae *AlertError, send bool) {
-	if err == nil {
+	if err == nil || err == io.EOF {
+		// io.EOF is the peer's close_notify (or its FIN), the end of
+		// every connection: it ends nothing by itself, as alertFor would
+		// find after four allocating errors.As calls.
 		return nil, false
 	}
 	if prev := c.fatal.Load(); prev != nil {
 		return prev, false // the connection ended already; say how
 	}
-	if errors.As(err, &ae) {
+	if got, ok := errors.AsType[*AlertError](err); ok {
 		// A received alert, or one already sent.
-		if !c.fatal.CompareAndSwap(nil, ae) {
+		if !c.fatal.CompareAndSwap(nil, got) {
 			return c.fatal.Load(), false
 		}
-		return ae, false
+		return got, false
 	}
 	if c.handshakeDone.Load() && !carriesAlert(err) {
 		// After the handshake every error we find is built with its
