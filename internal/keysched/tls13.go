@@ -55,46 +55,86 @@ const (
 // is negative or above HKDF's limit of 255*h.Size(). Code that passes
 // application-supplied labels (the exporters) checks these limits first.
 func ExpandLabel(h crypto.Hash, secret []byte, label string, context []byte, length int) []byte {
-	return newExpander(h, secret).expandLabel(label, context, length)
+	if length < 0 {
+		panic("keysched: HKDF-Expand-Label parameters out of range")
+	}
+	out := make([]byte, length)
+	e := expander{hash: h, secret: secret}
+	e.expandLabelInto(out, label, context)
+	return out
 }
+
+// maxHashSize is the largest output of the suites' hashes (SHA-384).
+const maxHashSize = 48
+
+// hkdfLabelScratch holds the HkdfLabel of every expansion of a handshake
+// (2 + 1 + "tls13 " and a label of at most 12 bytes + 1 + a context of at
+// most one SHA-384 hash, + the HKDF block counter) and, after it is
+// written, an HMAC output. Longer labels or contexts (exporters, long
+// ticket nonces) use a buffer of their own.
+const hkdfLabelScratch = 2 + 1 + len(labelPrefix13) + 12 + 1 + maxHashSize + 1
 
 // expander computes HKDF-Expand-Label outputs from one secret. HMAC is keyed
 // once: from the second output on, hmac's Reset restores the keyed state, so
 // each further output costs two hash compressions instead of four plus the
 // setup. The stages of the key schedule keep one for their secret, since each
-// derives two to four values from it. An expander is not safe for concurrent
-// use.
+// derives two to four values from it.
+//
+// The stage secret and the HkdfLabel live in the expander's own arrays, so
+// that an expansion into a caller's buffer allocates nothing beyond the HMAC
+// (hash.Hash's Write would move a stack buffer to the heap anyway). An
+// expander is not safe for concurrent use.
 type expander struct {
-	hash   crypto.Hash
-	secret []byte
-	mac    hash.Hash // keyed with secret on first use
+	hash      crypto.Hash
+	secret    []byte    // the PRK: secretBuf[:hash.Size()] for a stage
+	mac       hash.Hash // keyed with secret on first use
+	secretBuf [maxHashSize]byte
+	scratch   [hkdfLabelScratch]byte
 }
 
-func newExpander(h crypto.Hash, secret []byte) *expander {
-	return &expander{hash: h, secret: secret}
+// extractFrom sets e's secret to HKDF-Extract(salt, IKM) = HMAC-Hash(salt,
+// IKM) (RFC 5869 Section 2.2), written into e's own array.
+func (e *expander) extractFrom(h crypto.Hash, salt, ikm []byte) {
+	mac := hmac.New(h.New, salt)
+	mac.Write(ikm)
+	e.hash = h
+	e.secret = mac.Sum(e.secretBuf[:0])
 }
 
+// expandLabel is HKDF-Expand-Label with e's secret into a new slice of
+// length bytes.
 func (e *expander) expandLabel(label string, context []byte, length int) []byte {
+	out := make([]byte, length)
+	e.expandLabelInto(out, label, context)
+	return out
+}
+
+// expandLabelInto fills out with HKDF-Expand-Label(secret, label, context,
+// len(out)) (RFC 8446 Section 7.1).
+func (e *expander) expandLabelInto(out []byte, label string, context []byte) {
 	h := e.hash
-	if len(label) > maxLabelLength13 || len(context) > maxContextLength13 || length < 0 || length > 255*h.Size() {
+	length := len(out)
+	if len(label) > maxLabelLength13 || len(context) > maxContextLength13 || length > 255*h.Size() {
 		panic("keysched: HKDF-Expand-Label parameters out of range")
 	}
-	// HkdfLabel is at most 2+1+255+1+255 bytes; the ones a handshake uses
-	// (short labels, contexts of one transcript hash) fit in 96.
-	info := make([]byte, 0, 96)
+	info := e.scratch[:0]
+	if n := 2 + 1 + len(labelPrefix13) + len(label) + 1 + len(context) + 1; n > len(e.scratch) {
+		info = make([]byte, 0, max(n, 2*maxHashSize))
+	}
 	info = append(info, byte(length>>8), byte(length), byte(len(labelPrefix13)+len(label)))
 	info = append(info, labelPrefix13...)
 	info = append(info, label...)
 	info = append(info, byte(len(context)))
 	info = append(info, context...)
 	if length > h.Size() {
-		out, err := hkdf.Expand(h.New, e.secret, string(info), length)
+		t, err := hkdf.Expand(h.New, e.secret, string(info), length)
 		if err != nil {
 			// Only reachable in FIPS 140-only mode with a secret shorter
 			// than 112 bits; every secret expanded here is h.Size() bytes.
 			panic("keysched: " + err.Error())
 		}
-		return out
+		copy(out, t)
+		return
 	}
 	// Every key, IV and secret of the key schedule is at most one hash
 	// long, where HKDF-Expand's output is its first block alone,
@@ -106,12 +146,26 @@ func (e *expander) expandLabel(label string, context []byte, length int) []byte 
 	}
 	info = append(info, 1)
 	e.mac.Write(info)
-	return e.mac.Sum(info[:0])[:length:length]
+	// The HkdfLabel has been hashed, so T(1) may overwrite it.
+	t := e.mac.Sum(info[:0])
+	copy(out, t)
+	clear(t)
 }
 
 // deriveSecret is Derive-Secret with e's secret.
 func (e *expander) deriveSecret(label string, transcriptHash []byte) []byte {
 	return e.expandLabel(label, transcriptHash, e.hash.Size())
+}
+
+// deriveNextStage sets next's secret to the next stage's
+// HKDF-Extract(Derive-Secret(e's secret, "derived", ""), ikm) (RFC 8446
+// Section 7.1). The salt is written into next's scratch, which next has not
+// used yet, and wiped once HMAC has copied it.
+func (e *expander) deriveNextStage(next *expander, ikm []byte) {
+	salt := next.scratch[:e.hash.Size()]
+	e.expandLabelInto(salt, labelDerived, emptyHash(e.hash))
+	next.extractFrom(e.hash, salt, ikm)
+	clear(salt)
 }
 
 // DeriveSecret is Derive-Secret (RFC 8446 Section 7.1):
@@ -120,14 +174,6 @@ func (e *expander) deriveSecret(label string, transcriptHash []byte) []byte {
 // a Transcript.
 func DeriveSecret(h crypto.Hash, secret []byte, label string, transcriptHash []byte) []byte {
 	return ExpandLabel(h, secret, label, transcriptHash, h.Size())
-}
-
-// extract is HKDF-Extract(salt, IKM) = HMAC-Hash(salt, IKM)
-// (RFC 5869 Section 2.2).
-func extract(h crypto.Hash, salt, ikm []byte) []byte {
-	mac := hmac.New(h.New, salt)
-	mac.Write(ikm)
-	return mac.Sum(nil)
 }
 
 // emptyHash is Transcript-Hash("") = Hash(""), the context of the "derived"
@@ -149,10 +195,15 @@ var (
 	emptySHA384 = sha512.Sum384(nil)
 )
 
+// zeros is the string of Hash.length zero bytes that RFC 8446 Section 7.1
+// uses as the first salt and in place of an absent PSK or (EC)DHE input.
+// Only read: HMAC copies its key and hashes its input.
+var zeros [maxHashSize]byte
+
 // EarlySecret is the first stage of the TLS 1.3 key schedule
 // (RFC 8446 Section 7.1): HKDF-Extract(0, PSK). Only NewEarlySecret makes one.
 type EarlySecret struct {
-	*expander
+	expander
 }
 
 // NewEarlySecret starts the key schedule. With no PSK (psk empty), the input
@@ -160,9 +211,11 @@ type EarlySecret struct {
 // "0", a string of Hash.length zero bytes.
 func NewEarlySecret(h crypto.Hash, psk []byte) *EarlySecret {
 	if len(psk) == 0 {
-		psk = make([]byte, h.Size())
+		psk = zeros[:h.Size()]
 	}
-	return &EarlySecret{newExpander(h, extract(h, make([]byte, h.Size()), psk))}
+	s := new(EarlySecret)
+	s.extractFrom(h, zeros[:h.Size()], psk)
+	return s
 }
 
 // ResumptionBinderKey is binder_key for a resumption PSK: Derive-Secret(.,
@@ -197,16 +250,17 @@ func (s *EarlySecret) EarlyExporterMasterSecret(transcriptHash []byte) []byte {
 // (RFC 8446 Section 7.1).
 func (s *EarlySecret) HandshakeSecret(sharedSecret []byte) *HandshakeSecret {
 	if len(sharedSecret) == 0 {
-		sharedSecret = make([]byte, s.hash.Size())
+		sharedSecret = zeros[:s.hash.Size()]
 	}
-	salt := s.deriveSecret(labelDerived, emptyHash(s.hash))
-	return &HandshakeSecret{newExpander(s.hash, extract(s.hash, salt, sharedSecret))}
+	next := new(HandshakeSecret)
+	s.deriveNextStage(&next.expander, sharedSecret)
+	return next
 }
 
 // HandshakeSecret is the second stage of the TLS 1.3 key schedule. Only
 // EarlySecret.HandshakeSecret makes one.
 type HandshakeSecret struct {
-	*expander
+	expander
 }
 
 // ClientHandshakeTrafficSecret is client_handshake_traffic_secret:
@@ -224,15 +278,16 @@ func (s *HandshakeSecret) ServerHandshakeTrafficSecret(transcriptHash []byte) []
 // MasterSecret advances to the Master Secret:
 // HKDF-Extract(Derive-Secret(., "derived", ""), 0) (RFC 8446 Section 7.1).
 func (s *HandshakeSecret) MasterSecret() *MasterSecret {
-	salt := s.deriveSecret(labelDerived, emptyHash(s.hash))
-	return &MasterSecret{newExpander(s.hash, extract(s.hash, salt, make([]byte, s.hash.Size())))}
+	next := new(MasterSecret)
+	s.deriveNextStage(&next.expander, zeros[:s.hash.Size()])
+	return next
 }
 
 // MasterSecret is the last stage of the TLS 1.3 key schedule. Only
 // HandshakeSecret.MasterSecret makes one. (The TLS 1.2 master secret is a
 // plain 48-byte slice from MasterSecret12 or ExtendedMasterSecret.)
 type MasterSecret struct {
-	*expander
+	expander
 }
 
 // ClientApplicationTrafficSecret is client_application_traffic_secret_0:
@@ -278,10 +333,14 @@ func NextTrafficSecret(h crypto.Hash, secret []byte) []byte {
 // TrafficKey derives the record protection key and IV from a traffic secret
 // (RFC 8446 Section 7.3): HKDF-Expand-Label(Secret, "key", "", key_length)
 // and HKDF-Expand-Label(Secret, "iv", "", iv_length).
+//
+// Key and IV share one allocation.
 func TrafficKey(h crypto.Hash, secret []byte, keyLen, ivLen int) (key, iv []byte) {
-	e := newExpander(h, secret)
-	key = e.expandLabel(labelKey, nil, keyLen)
-	iv = e.expandLabel(labelIV, nil, ivLen)
+	out := make([]byte, keyLen+ivLen)
+	key, iv = out[:keyLen:keyLen], out[keyLen:]
+	e := expander{hash: h, secret: secret}
+	e.expandLabelInto(key, labelKey, nil)
+	e.expandLabelInto(iv, labelIV, nil)
 	return key, iv
 }
 
@@ -294,12 +353,14 @@ func FinishedKey13(h crypto.Hash, baseKey []byte) []byte {
 // HandshakeTrafficKeys derives from a handshake traffic secret the record
 // key and IV (RFC 8446 Section 7.3) and the finished_key of the Finished
 // message that secret's sender will send (Section 4.4.4), keying HMAC with
-// the secret once for the three.
+// the secret once for the three. The three share one allocation.
 func HandshakeTrafficKeys(h crypto.Hash, secret []byte, keyLen, ivLen int) (key, iv, finishedKey []byte) {
-	e := newExpander(h, secret)
-	key = e.expandLabel(labelKey, nil, keyLen)
-	iv = e.expandLabel(labelIV, nil, ivLen)
-	finishedKey = e.expandLabel(labelFinished, nil, h.Size())
+	out := make([]byte, keyLen+ivLen+h.Size())
+	key, iv, finishedKey = out[:keyLen:keyLen], out[keyLen:keyLen+ivLen:keyLen+ivLen], out[keyLen+ivLen:]
+	e := expander{hash: h, secret: secret}
+	e.expandLabelInto(key, labelKey, nil)
+	e.expandLabelInto(iv, labelIV, nil)
+	e.expandLabelInto(finishedKey, labelFinished, nil)
 	return key, iv, finishedKey
 }
 
@@ -309,7 +370,14 @@ func HandshakeTrafficKeys(h crypto.Hash, secret []byte, keyLen, ivLen int) (key,
 // a binder key for a PSK binder (Section 4.2.11.2). Compare received values
 // with hmac.Equal.
 func Finished13(h crypto.Hash, baseKey, transcriptHash []byte) []byte {
-	return FinishedMAC(h, FinishedKey13(h, baseKey), transcriptHash)
+	e := expander{hash: h, secret: baseKey}
+	// e's secret is baseKey, so its own secret array is free to hold
+	// finished_key, which HMAC copies and which is wiped afterwards.
+	finishedKey := e.secretBuf[:h.Size()]
+	e.expandLabelInto(finishedKey, labelFinished, nil)
+	verifyData := FinishedMAC(h, finishedKey, transcriptHash)
+	clear(finishedKey)
+	return verifyData
 }
 
 // FinishedMAC is Finished13 with the finished_key already derived:

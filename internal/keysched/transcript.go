@@ -22,10 +22,16 @@ type Transcript struct {
 	broken   bool      // a hash state could not be cloned; Sum reports nil
 }
 
-// NewTranscript returns an empty transcript with no hash chosen yet.
+// NewTranscript returns an empty transcript with no hash chosen yet. The
+// zero Transcript is empty too.
 func NewTranscript() *Transcript {
 	return &Transcript{}
 }
+
+// bufferedSlack is the room left after the first buffered message (a
+// ClientHello) for the ServerHello (or HelloRetryRequest), which comes
+// before the hash is known on a TLS 1.2 client: one allocation holds both.
+const bufferedSlack = 256
 
 // supportedTranscriptHash reports whether h is a hash a cipher suite can
 // name and whose state can be cloned.
@@ -39,6 +45,9 @@ func (t *Transcript) Write(msg []byte) {
 	if t.running != nil {
 		t.running.Write(msg)
 		return
+	}
+	if t.buffered == nil {
+		t.buffered = make([]byte, 0, len(msg)+bufferedSlack)
 	}
 	t.buffered = append(t.buffered, msg...)
 }
