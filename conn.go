@@ -742,6 +742,17 @@ func (c *Conn) flush() error {
 	return c.flushLocked()
 }
 
+// flightQueueSize and flightRecordsSize are the room made for queued
+// handshake messages (pendingHS) and sealed records (sendBuf) when a
+// connection writes its first handshake message: enough for a resumption
+// flight (a ClientHello with a ticket; a server's ServerHello, Finished and
+// NewSessionTickets), so that it needs no regrowing. Longer flights grow
+// the buffers as before.
+const (
+	flightQueueSize   = 512
+	flightRecordsSize = 1024
+)
+
 // writeHandshakeMsg queues one handshake message. The caller adds it to
 // the transcript.
 func (c *Conn) writeHandshakeMsg(msg []byte) error {
@@ -754,6 +765,12 @@ func (c *Conn) writeHandshakeMsg(msg []byte) error {
 	c.traceMessage(true, msg)
 	if c.mutateOutgoing != nil {
 		msg = c.mutateOutgoing(msg)
+	}
+	if c.pendingHS == nil && c.sendBuf == nil {
+		// The first message: one allocation holds the queue and the
+		// sealed records of a flight.
+		buf := make([]byte, 0, flightQueueSize+flightRecordsSize)
+		c.pendingHS, c.sendBuf = buf[:0:flightQueueSize], buf[flightQueueSize:flightQueueSize]
 	}
 	c.pendingHS = append(c.pendingHS, msg...)
 	return nil

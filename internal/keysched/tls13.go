@@ -58,8 +58,9 @@ func ExpandLabel(h crypto.Hash, secret []byte, label string, context []byte, len
 	if length < 0 {
 		panic("keysched: HKDF-Expand-Label parameters out of range")
 	}
-	out := make([]byte, length)
-	e := expander{hash: h, secret: secret}
+	buf := make([]byte, length+hkdfLabelScratch)
+	out := buf[:length:length]
+	e := expander{hash: h, secret: secret, scratch: buf[length:]}
 	e.expandLabelInto(out, label, context)
 	return out
 }
@@ -80,25 +81,33 @@ const hkdfLabelScratch = 2 + 1 + len(labelPrefix13) + 12 + 1 + maxHashSize + 1
 // setup. The stages of the key schedule keep one for their secret, since each
 // derives two to four values from it.
 //
-// The stage secret and the HkdfLabel live in the expander's own arrays, so
-// that an expansion into a caller's buffer allocates nothing beyond the HMAC
-// (hash.Hash's Write would move a stack buffer to the heap anyway). An
-// expander is not safe for concurrent use.
+// The HkdfLabel is written into scratch, memory the caller already has on
+// the heap (a stage's array, or the tail of the output's allocation): a
+// stack buffer would move to the heap anyway, as hash.Hash's Write may
+// keep it. An expander is not safe for concurrent use.
 type expander struct {
-	hash      crypto.Hash
-	secret    []byte    // the PRK: secretBuf[:hash.Size()] for a stage
-	mac       hash.Hash // keyed with secret on first use
-	secretBuf [maxHashSize]byte
-	scratch   [hkdfLabelScratch]byte
+	hash    crypto.Hash
+	secret  []byte    // the PRK
+	mac     hash.Hash // keyed with secret on first use
+	scratch []byte    // hkdfLabelScratch bytes
 }
 
-// extractFrom sets e's secret to HKDF-Extract(salt, IKM) = HMAC-Hash(salt,
-// IKM) (RFC 5869 Section 2.2), written into e's own array.
-func (e *expander) extractFrom(h crypto.Hash, salt, ikm []byte) {
+// stage is the expander of a key schedule stage, with its secret and
+// scratch in arrays of its own, so that a stage is one allocation.
+type stage struct {
+	expander
+	secretBuf  [maxHashSize]byte
+	scratchBuf [hkdfLabelScratch]byte
+}
+
+// extractFrom sets s's secret to HKDF-Extract(salt, IKM) = HMAC-Hash(salt,
+// IKM) (RFC 5869 Section 2.2), written into s's own array.
+func (s *stage) extractFrom(h crypto.Hash, salt, ikm []byte) {
 	mac := hmac.New(h.New, salt)
 	mac.Write(ikm)
-	e.hash = h
-	e.secret = mac.Sum(e.secretBuf[:0])
+	s.hash = h
+	s.secret = mac.Sum(s.secretBuf[:0])
+	s.scratch = s.scratchBuf[:]
 }
 
 // expandLabel is HKDF-Expand-Label with e's secret into a new slice of
@@ -119,7 +128,7 @@ func (e *expander) expandLabelInto(out []byte, label string, context []byte) {
 	}
 	info := e.scratch[:0]
 	if n := 2 + 1 + len(labelPrefix13) + len(label) + 1 + len(context) + 1; n > len(e.scratch) {
-		info = make([]byte, 0, max(n, 2*maxHashSize))
+		info = make([]byte, 0, n)
 	}
 	info = append(info, byte(length>>8), byte(length), byte(len(labelPrefix13)+len(label)))
 	info = append(info, labelPrefix13...)
@@ -158,13 +167,13 @@ func (e *expander) deriveSecret(label string, transcriptHash []byte) []byte {
 }
 
 // deriveNextStage sets next's secret to the next stage's
-// HKDF-Extract(Derive-Secret(e's secret, "derived", ""), ikm) (RFC 8446
+// HKDF-Extract(Derive-Secret(s's secret, "derived", ""), ikm) (RFC 8446
 // Section 7.1). The salt is written into next's scratch, which next has not
 // used yet, and wiped once HMAC has copied it.
-func (e *expander) deriveNextStage(next *expander, ikm []byte) {
-	salt := next.scratch[:e.hash.Size()]
-	e.expandLabelInto(salt, labelDerived, emptyHash(e.hash))
-	next.extractFrom(e.hash, salt, ikm)
+func (s *stage) deriveNextStage(next *stage, ikm []byte) {
+	salt := next.scratchBuf[:s.hash.Size()]
+	s.expandLabelInto(salt, labelDerived, emptyHash(s.hash))
+	next.extractFrom(s.hash, salt, ikm)
 	clear(salt)
 }
 
@@ -203,7 +212,7 @@ var zeros [maxHashSize]byte
 // EarlySecret is the first stage of the TLS 1.3 key schedule
 // (RFC 8446 Section 7.1): HKDF-Extract(0, PSK). Only NewEarlySecret makes one.
 type EarlySecret struct {
-	expander
+	stage
 }
 
 // NewEarlySecret starts the key schedule. With no PSK (psk empty), the input
@@ -253,14 +262,14 @@ func (s *EarlySecret) HandshakeSecret(sharedSecret []byte) *HandshakeSecret {
 		sharedSecret = zeros[:s.hash.Size()]
 	}
 	next := new(HandshakeSecret)
-	s.deriveNextStage(&next.expander, sharedSecret)
+	s.deriveNextStage(&next.stage, sharedSecret)
 	return next
 }
 
 // HandshakeSecret is the second stage of the TLS 1.3 key schedule. Only
 // EarlySecret.HandshakeSecret makes one.
 type HandshakeSecret struct {
-	expander
+	stage
 }
 
 // ClientHandshakeTrafficSecret is client_handshake_traffic_secret:
@@ -279,7 +288,7 @@ func (s *HandshakeSecret) ServerHandshakeTrafficSecret(transcriptHash []byte) []
 // HKDF-Extract(Derive-Secret(., "derived", ""), 0) (RFC 8446 Section 7.1).
 func (s *HandshakeSecret) MasterSecret() *MasterSecret {
 	next := new(MasterSecret)
-	s.deriveNextStage(&next.expander, zeros[:s.hash.Size()])
+	s.deriveNextStage(&next.stage, zeros[:s.hash.Size()])
 	return next
 }
 
@@ -287,7 +296,7 @@ func (s *HandshakeSecret) MasterSecret() *MasterSecret {
 // HandshakeSecret.MasterSecret makes one. (The TLS 1.2 master secret is a
 // plain 48-byte slice from MasterSecret12 or ExtendedMasterSecret.)
 type MasterSecret struct {
-	expander
+	stage
 }
 
 // ClientApplicationTrafficSecret is client_application_traffic_secret_0:
@@ -334,11 +343,11 @@ func NextTrafficSecret(h crypto.Hash, secret []byte) []byte {
 // (RFC 8446 Section 7.3): HKDF-Expand-Label(Secret, "key", "", key_length)
 // and HKDF-Expand-Label(Secret, "iv", "", iv_length).
 //
-// Key and IV share one allocation.
+// Key and IV share one allocation with the HkdfLabel scratch.
 func TrafficKey(h crypto.Hash, secret []byte, keyLen, ivLen int) (key, iv []byte) {
-	out := make([]byte, keyLen+ivLen)
-	key, iv = out[:keyLen:keyLen], out[keyLen:]
-	e := expander{hash: h, secret: secret}
+	out := make([]byte, keyLen+ivLen+hkdfLabelScratch)
+	key, iv = out[:keyLen:keyLen], out[keyLen:keyLen+ivLen:keyLen+ivLen]
+	e := expander{hash: h, secret: secret, scratch: out[keyLen+ivLen:]}
 	e.expandLabelInto(key, labelKey, nil)
 	e.expandLabelInto(iv, labelIV, nil)
 	return key, iv
@@ -353,11 +362,13 @@ func FinishedKey13(h crypto.Hash, baseKey []byte) []byte {
 // HandshakeTrafficKeys derives from a handshake traffic secret the record
 // key and IV (RFC 8446 Section 7.3) and the finished_key of the Finished
 // message that secret's sender will send (Section 4.4.4), keying HMAC with
-// the secret once for the three. The three share one allocation.
+// the secret once for the three. The three share one allocation with the
+// HkdfLabel scratch.
 func HandshakeTrafficKeys(h crypto.Hash, secret []byte, keyLen, ivLen int) (key, iv, finishedKey []byte) {
-	out := make([]byte, keyLen+ivLen+h.Size())
-	key, iv, finishedKey = out[:keyLen:keyLen], out[keyLen:keyLen+ivLen:keyLen+ivLen], out[keyLen+ivLen:]
-	e := expander{hash: h, secret: secret}
+	n := keyLen + ivLen + h.Size()
+	out := make([]byte, n+hkdfLabelScratch)
+	key, iv, finishedKey = out[:keyLen:keyLen], out[keyLen:keyLen+ivLen:keyLen+ivLen], out[keyLen+ivLen:n:n]
+	e := expander{hash: h, secret: secret, scratch: out[n:]}
 	e.expandLabelInto(key, labelKey, nil)
 	e.expandLabelInto(iv, labelIV, nil)
 	e.expandLabelInto(finishedKey, labelFinished, nil)
@@ -370,12 +381,16 @@ func HandshakeTrafficKeys(h crypto.Hash, secret []byte, keyLen, ivLen int) (key,
 // a binder key for a PSK binder (Section 4.2.11.2). Compare received values
 // with hmac.Equal.
 func Finished13(h crypto.Hash, baseKey, transcriptHash []byte) []byte {
-	e := expander{hash: h, secret: baseKey}
-	// e's secret is baseKey, so its own secret array is free to hold
-	// finished_key, which HMAC copies and which is wiped afterwards.
-	finishedKey := e.secretBuf[:h.Size()]
+	// One allocation holds verify_data, then finished_key (wiped once
+	// HMAC has copied it) and the HkdfLabel scratch.
+	size := h.Size()
+	buf := make([]byte, 2*size+hkdfLabelScratch)
+	verifyData, finishedKey := buf[:size:size], buf[size:2*size]
+	e := expander{hash: h, secret: baseKey, scratch: buf[2*size:]}
 	e.expandLabelInto(finishedKey, labelFinished, nil)
-	verifyData := FinishedMAC(h, finishedKey, transcriptHash)
+	mac := hmac.New(h.New, finishedKey)
+	mac.Write(transcriptHash)
+	verifyData = mac.Sum(verifyData[:0])
 	clear(finishedKey)
 	return verifyData
 }
