@@ -37,6 +37,7 @@ type PRF struct {
 	// at most 22 + 64 bytes ("extended master secret" and a SHA-384
 	// session hash, or "master secret" and two randoms).
 	lseedBuf [96]byte
+	finished slab // both Finished messages' verify_data
 }
 
 // NewPRF12 keys the PRF with secret; h is the cipher suite's PRF hash
@@ -139,7 +140,7 @@ func (p *PRF) Finished(fromClient bool, transcriptHash []byte) []byte {
 	if fromClient {
 		label = labelClientFinished
 	}
-	out := make([]byte, finishedLength12)
+	out := p.finished.take(finishedLength12, 2)
 	p.Fill(label, transcriptHash, out)
 	return out
 }

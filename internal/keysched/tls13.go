@@ -93,12 +93,18 @@ type expander struct {
 }
 
 // stage is the expander of a key schedule stage, with its secret and
-// scratch in arrays of its own, so that a stage is one allocation.
+// scratch in arrays of its own, so that a stage is one allocation, and the
+// secrets it derives taken from one slab.
 type stage struct {
 	expander
 	secretBuf  [maxHashSize]byte
 	scratchBuf [hkdfLabelScratch]byte
+	secrets    slab
 }
+
+// secretsPerStage is the most secrets a stage derives besides "derived":
+// the Master Secret's four (RFC 8446 Section 7.1).
+const secretsPerStage = 4
 
 // extractFrom sets s's secret to HKDF-Extract(salt, IKM) = HMAC-Hash(salt,
 // IKM) (RFC 5869 Section 2.2), written into s's own array.
@@ -108,14 +114,6 @@ func (s *stage) extractFrom(h crypto.Hash, salt, ikm []byte) {
 	s.hash = h
 	s.secret = mac.Sum(s.secretBuf[:0])
 	s.scratch = s.scratchBuf[:]
-}
-
-// expandLabel is HKDF-Expand-Label with e's secret into a new slice of
-// length bytes.
-func (e *expander) expandLabel(label string, context []byte, length int) []byte {
-	out := make([]byte, length)
-	e.expandLabelInto(out, label, context)
-	return out
 }
 
 // expandLabelInto fills out with HKDF-Expand-Label(secret, label, context,
@@ -161,9 +159,11 @@ func (e *expander) expandLabelInto(out []byte, label string, context []byte) {
 	clear(t)
 }
 
-// deriveSecret is Derive-Secret with e's secret.
-func (e *expander) deriveSecret(label string, transcriptHash []byte) []byte {
-	return e.expandLabel(label, transcriptHash, e.hash.Size())
+// deriveSecret is Derive-Secret with s's secret.
+func (s *stage) deriveSecret(label string, transcriptHash []byte) []byte {
+	out := s.secrets.take(s.hash.Size(), secretsPerStage)
+	s.expandLabelInto(out, label, transcriptHash)
+	return out
 }
 
 // deriveNextStage sets next's secret to the next stage's
