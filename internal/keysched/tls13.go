@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"hash"
+	"sync"
 )
 
 // Labels of RFC 8446 Sections 4.4.4, 4.6.1, 7.1, 7.3 and 7.5. ExpandLabel adds
@@ -213,18 +214,58 @@ var zeros [maxHashSize]byte
 // (RFC 8446 Section 7.1): HKDF-Extract(0, PSK). Only NewEarlySecret makes one.
 type EarlySecret struct {
 	stage
+	// derived is Derive-Secret(., "derived", "") when it is known in
+	// advance (noPSKSecrets), else nil. Shared: only read.
+	derived []byte
 }
 
 // NewEarlySecret starts the key schedule. With no PSK (psk empty), the input
 // is Hash.length zero bytes, as RFC 8446 Section 7.1 requires. The salt is
 // "0", a string of Hash.length zero bytes.
 func NewEarlySecret(h crypto.Hash, psk []byte) *EarlySecret {
+	s := new(EarlySecret)
 	if len(psk) == 0 {
+		if pre, ok := noPSKSecrets(h); ok {
+			s.hash = h
+			s.secret = append(s.secretBuf[:0], pre.early...)
+			s.scratch = s.scratchBuf[:]
+			s.derived = pre.derived
+			return s
+		}
 		psk = zeros[:h.Size()]
 	}
-	s := new(EarlySecret)
 	s.extractFrom(h, zeros[:h.Size()], psk)
 	return s
+}
+
+// precomputedEarly is the Early Secret of a handshake without a PSK and its
+// "derived" secret. With Hash.length zero bytes for both salt and PSK, both
+// are constants of the hash (RFC 8446 Section 7.1), so every full handshake
+// would compute the same two values: they are computed once.
+type precomputedEarly struct{ early, derived []byte }
+
+var (
+	noPSKSHA256 = sync.OnceValue(func() precomputedEarly { return computeNoPSK(crypto.SHA256) })
+	noPSKSHA384 = sync.OnceValue(func() precomputedEarly { return computeNoPSK(crypto.SHA384) })
+)
+
+// noPSKSecrets returns the precomputed secrets for h, if h is a suite's.
+func noPSKSecrets(h crypto.Hash) (precomputedEarly, bool) {
+	switch h {
+	case crypto.SHA256:
+		return noPSKSHA256(), true
+	case crypto.SHA384:
+		return noPSKSHA384(), true
+	}
+	return precomputedEarly{}, false
+}
+
+func computeNoPSK(h crypto.Hash) precomputedEarly {
+	var s stage
+	s.extractFrom(h, zeros[:h.Size()], zeros[:h.Size()])
+	derived := make([]byte, h.Size())
+	s.expandLabelInto(derived, labelDerived, emptyHash(h))
+	return precomputedEarly{early: s.secret, derived: derived}
 }
 
 // ResumptionBinderKey is binder_key for a resumption PSK: Derive-Secret(.,
@@ -262,7 +303,11 @@ func (s *EarlySecret) HandshakeSecret(sharedSecret []byte) *HandshakeSecret {
 		sharedSecret = zeros[:s.hash.Size()]
 	}
 	next := new(HandshakeSecret)
-	s.deriveNextStage(&next.stage, sharedSecret)
+	if s.derived != nil {
+		next.extractFrom(s.hash, s.derived, sharedSecret)
+	} else {
+		s.deriveNextStage(&next.stage, sharedSecret)
+	}
 	return next
 }
 
