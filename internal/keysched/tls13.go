@@ -260,6 +260,8 @@ func noPSKSecrets(h crypto.Hash) (precomputedEarly, bool) {
 	return precomputedEarly{}, false
 }
 
+// computeNoPSK computes h's precomputedEarly the way NewEarlySecret and
+// HandshakeSecret do for any PSK.
 func computeNoPSK(h crypto.Hash) precomputedEarly {
 	var s stage
 	s.extractFrom(h, zeros[:h.Size()], zeros[:h.Size()])
