@@ -223,6 +223,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		return err
 	}
 	c.handshakeDone.Store(true)
+	c.releaseHandshakeArray()
 	c.countHandshakeSuccess()
 	c.onHandshake(start, nil)
 	return nil
@@ -497,6 +498,10 @@ func looksLikeHTTP(h []byte) bool {
 // once a message's header is in, its declared length is checked against
 // its type's limit (maxMessageLen) and the buffer is grown once to hold
 // the whole message, not by repeated appends as its records arrive.
+//
+// A new array has room for at least handshakeReadSize bytes, and
+// readHandshakeMsg lets the records that follow fill it: the records of a
+// resumption's handshake then share one allocation.
 func (c *Conn) bufferHandshake(data []byte) error {
 	if len(c.hand) < 4 && len(c.hand)+len(data) >= 4 {
 		var hdr [4]byte
@@ -512,8 +517,27 @@ func (c *Conn) bufferHandshake(data []byte) error {
 			c.hand = grown
 		}
 	}
+	if c.hand == nil && len(data) < handshakeReadSize {
+		c.hand = make([]byte, 0, handshakeReadSize)
+	}
 	c.hand = append(c.hand, data...)
 	return nil
+}
+
+// handshakeReadSize is the smallest array bufferHandshake makes: a
+// ClientHello with a ticket and a Finished, or a server's abbreviated
+// flight, fit in it.
+const handshakeReadSize = 1024
+
+// releaseHandshakeArray drops the unused rest of the array the last
+// handshake messages were read into, so that an idle connection does not
+// keep it.
+func (c *Conn) releaseHandshakeArray() {
+	c.inMu.Lock()
+	defer c.inMu.Unlock()
+	if len(c.hand) == 0 {
+		c.hand = nil
+	}
 }
 
 // maxMessageLen is the largest body we accept for a handshake message of
@@ -598,12 +622,14 @@ func (c *Conn) readHandshakeMsg() ([]byte, error) {
 			}
 			if len(c.hand) >= 4+n {
 				// The message keeps its place in c.hand's array: later
-				// records are appended after it, never over it, because
-				// c.hand only ever moves forward or is dropped.
+				// records are appended after it, into the array's
+				// unused rest, never over it, because c.hand only ever
+				// moves forward or is dropped. The message is capped,
+				// so appending to it cannot reach them either.
 				msg := c.hand[: 4+n : 4+n]
 				c.hand = c.hand[4+n:]
-				if len(c.hand) == 0 {
-					c.hand = nil // the next record starts a new array
+				if cap(c.hand) == 0 {
+					c.hand = nil // the array is full: the next record starts a new one
 				}
 				c.traceMessage(false, msg)
 				return msg, nil
@@ -745,6 +771,17 @@ func (c *Conn) flush() error {
 	return c.flushLocked()
 }
 
+// flightQueueSize and flightRecordsSize are the room made for queued
+// handshake messages (pendingHS) and sealed records (sendBuf) when a
+// connection writes its first handshake message: enough for a resumption
+// flight (a ClientHello with a ticket; a server's ServerHello, Finished and
+// NewSessionTickets), so that it needs no regrowing. Longer flights grow
+// the buffers as before.
+const (
+	flightQueueSize   = 512
+	flightRecordsSize = 1024
+)
+
 // writeHandshakeMsg queues one handshake message. The caller adds it to
 // the transcript.
 func (c *Conn) writeHandshakeMsg(msg []byte) error {
@@ -757,6 +794,12 @@ func (c *Conn) writeHandshakeMsg(msg []byte) error {
 	c.traceMessage(true, msg)
 	if c.mutateOutgoing != nil {
 		msg = c.mutateOutgoing(msg)
+	}
+	if c.pendingHS == nil && c.sendBuf == nil {
+		// The first message: one allocation holds the queue and the
+		// sealed records of a flight.
+		buf := make([]byte, 0, flightQueueSize+flightRecordsSize)
+		c.pendingHS, c.sendBuf = buf[:0:flightQueueSize], buf[flightQueueSize:flightQueueSize]
 	}
 	c.pendingHS = append(c.pendingHS, msg...)
 	return nil

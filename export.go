@@ -26,7 +26,8 @@ func exporter12(h crypto.Hash, master, clientRandom, serverRandom []byte, ems bo
 	if !ems {
 		return func(string, []byte, int) ([]byte, error) { return nil, errExportWithoutEMS }
 	}
-	master = append([]byte(nil), master...)
+	// master is not copied: like the randoms it is the handshake's own
+	// value (or its resumed session's), which nothing writes afterwards.
 	return func(label string, context []byte, length int) ([]byte, error) {
 		// RFC 5705, Section 4: labels the PRF already uses for the
 		// handshake MUST NOT be exported under.

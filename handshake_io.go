@@ -23,15 +23,28 @@ type transcript struct {
 	*keysched.Transcript
 	raw     []byte
 	keepRaw bool
+	// own is the Transcript of newTranscript, allocated with its
+	// wrapper; a clone (posthandshake13.go) points elsewhere.
+	own keysched.Transcript
 }
 
+// rawSlack is the room left after the first raw message (a ClientHello)
+// for the rest of an abbreviated TLS 1.2 handshake (ServerHello,
+// NewSessionTicket, both Finished), so that it needs one allocation.
+const rawSlack = 512
+
 func newTranscript(keepRaw bool) *transcript {
-	return &transcript{Transcript: keysched.NewTranscript(), keepRaw: keepRaw}
+	t := &transcript{keepRaw: keepRaw}
+	t.Transcript = &t.own
+	return t
 }
 
 func (t *transcript) add(msg []byte) {
 	t.Write(msg)
 	if t.keepRaw {
+		if t.raw == nil {
+			t.raw = make([]byte, 0, len(msg)+rawSlack)
+		}
 		t.raw = append(t.raw, msg...)
 	}
 }

@@ -1,7 +1,6 @@
 package reprise
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/tls"
@@ -526,12 +525,13 @@ func (c *Conn) refuseRenegotiationLocked() error {
 }
 
 // keepVerifyData records a Finished's verify_data for the next
-// renegotiation (RFC 5746, Section 3.1).
+// renegotiation (RFC 5746, Section 3.1). It keeps verify itself: the
+// callers pass the verify_data they computed (PRF.Finished's fresh
+// output), which nothing writes afterwards.
 func (c *Conn) keepVerifyData(client bool, verify []byte) {
-	v := bytes.Clone(verify)
 	if client {
-		c.reneg.clientVerify = v
+		c.reneg.clientVerify = verify
 	} else {
-		c.reneg.serverVerify = v
+		c.reneg.serverVerify = verify
 	}
 }

@@ -25,27 +25,27 @@ const (
 // PRF is the TLS 1.2 PRF with its secret fixed (RFC 5246 Section 5): one
 // HMAC keyed once serves every derivation from the secret, as the key
 // block and both Finished messages all derive from the master secret. A
-// PRF allocates when it is made and not when it is used. It is not safe
-// for concurrent use.
+// PRF allocates when it is made and not when it is used (beyond the
+// output), except for seeds longer than a handshake's (exporters). It is
+// not safe for concurrent use.
 type PRF struct {
-	mac             hash.Hash
-	a, block, lseed []byte // A(i), the current output block, label + seed
+	mac   hash.Hash
+	a     [maxHashSize]byte // A(i)
+	block [maxHashSize]byte // HMAC_hash(secret, A(i) + seed)
+	lseed []byte            // label + seed: lseedBuf, or larger
+	// lseedBuf holds label + seed for the derivations of a handshake:
+	// at most 22 + 64 bytes ("extended master secret" and a SHA-384
+	// session hash, or "master secret" and two randoms).
+	lseedBuf [96]byte
+	finished slab // both Finished messages' verify_data
 }
 
 // NewPRF12 keys the PRF with secret; h is the cipher suite's PRF hash
 // (SHA-256 unless the suite names SHA-384).
 func NewPRF12(h crypto.Hash, secret []byte) *PRF {
-	size := h.Size()
-	// label + seed is at most 22 + 64 bytes for the derivations of a
-	// handshake ("extended master secret" and two randoms); longer seeds
-	// (exporters) grow lseed.
-	buf := make([]byte, 2*size+96)
-	return &PRF{
-		mac:   hmac.New(h.New, secret),
-		a:     buf[:0:size],
-		block: buf[size : size : 2*size],
-		lseed: buf[2*size : 2*size],
-	}
+	p := &PRF{mac: hmac.New(h.New, secret)}
+	p.lseed = p.lseedBuf[:0]
+	return p
 }
 
 // Fill fills out with PRF(secret, label, seed) = P_hash(secret, label +
@@ -63,19 +63,19 @@ func (p *PRF) fill(label string, seed1, seed2, out []byte) {
 	mac := p.mac
 	mac.Reset()
 	mac.Write(p.lseed)
-	p.a = mac.Sum(p.a[:0]) // A(1)
+	a := mac.Sum(p.a[:0]) // A(1)
 	for len(out) > 0 {
 		mac.Reset()
-		mac.Write(p.a)
+		mac.Write(a)
 		mac.Write(p.lseed)
-		p.block = mac.Sum(p.block[:0])
-		n := copy(out, p.block)
+		n := copy(out, mac.Sum(p.block[:0]))
 		out = out[n:]
 
 		mac.Reset()
-		mac.Write(p.a)
-		p.a = mac.Sum(p.a[:0]) // A(i+1)
+		mac.Write(a)
+		a = mac.Sum(p.a[:0]) // A(i+1)
 	}
+	clear(p.block[:])
 }
 
 // PRF12 fills out with the TLS 1.2 PRF (RFC 5246 Section 5):
@@ -92,11 +92,8 @@ func PRF12(h crypto.Hash, secret []byte, label string, seed []byte, out []byte) 
 // It is named with a 12 suffix, like PRF12 and Finished12, because
 // MasterSecret is the TLS 1.3 stage type.
 func MasterSecret12(h crypto.Hash, preMaster, clientRandom, serverRandom []byte) []byte {
-	seed := make([]byte, 0, len(clientRandom)+len(serverRandom))
-	seed = append(seed, clientRandom...)
-	seed = append(seed, serverRandom...)
 	out := make([]byte, masterSecretLength12)
-	PRF12(h, preMaster, labelMasterSecret, seed, out)
+	NewPRF12(h, preMaster).fill(labelMasterSecret, clientRandom, serverRandom, out)
 	return out
 }
 
@@ -143,7 +140,7 @@ func (p *PRF) Finished(fromClient bool, transcriptHash []byte) []byte {
 	if fromClient {
 		label = labelClientFinished
 	}
-	out := make([]byte, finishedLength12)
+	out := p.finished.take(finishedLength12, 2)
 	p.Fill(label, transcriptHash, out)
 	return out
 }

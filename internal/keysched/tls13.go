@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"hash"
+	"sync"
 )
 
 // Labels of RFC 8446 Sections 4.4.4, 4.6.1, 7.1, 7.3 and 7.5. ExpandLabel adds
@@ -55,46 +56,93 @@ const (
 // is negative or above HKDF's limit of 255*h.Size(). Code that passes
 // application-supplied labels (the exporters) checks these limits first.
 func ExpandLabel(h crypto.Hash, secret []byte, label string, context []byte, length int) []byte {
-	return newExpander(h, secret).expandLabel(label, context, length)
+	if length < 0 {
+		panic("keysched: HKDF-Expand-Label parameters out of range")
+	}
+	buf := make([]byte, length+hkdfLabelScratch)
+	out := buf[:length:length]
+	e := expander{hash: h, secret: secret, scratch: buf[length:]}
+	e.expandLabelInto(out, label, context)
+	return out
 }
+
+// maxHashSize is the largest output of the suites' hashes (SHA-384).
+const maxHashSize = 48
+
+// hkdfLabelScratch holds the HkdfLabel of every expansion of a handshake
+// (2 + 1 + "tls13 " and a label of at most 12 bytes + 1 + a context of at
+// most one SHA-384 hash, + the HKDF block counter) and, after it is
+// written, an HMAC output. Longer labels or contexts (exporters, long
+// ticket nonces) use a buffer of their own.
+const hkdfLabelScratch = 2 + 1 + len(labelPrefix13) + 12 + 1 + maxHashSize + 1
 
 // expander computes HKDF-Expand-Label outputs from one secret. HMAC is keyed
 // once: from the second output on, hmac's Reset restores the keyed state, so
 // each further output costs two hash compressions instead of four plus the
 // setup. The stages of the key schedule keep one for their secret, since each
-// derives two to four values from it. An expander is not safe for concurrent
-// use.
+// derives two to four values from it.
+//
+// The HkdfLabel is written into scratch, memory the caller already has on
+// the heap (a stage's array, or the tail of the output's allocation): a
+// stack buffer would move to the heap anyway, as hash.Hash's Write may
+// keep it. An expander is not safe for concurrent use.
 type expander struct {
-	hash   crypto.Hash
-	secret []byte
-	mac    hash.Hash // keyed with secret on first use
+	hash    crypto.Hash
+	secret  []byte    // the PRK
+	mac     hash.Hash // keyed with secret on first use
+	scratch []byte    // hkdfLabelScratch bytes
 }
 
-func newExpander(h crypto.Hash, secret []byte) *expander {
-	return &expander{hash: h, secret: secret}
+// stage is the expander of a key schedule stage, with its secret and
+// scratch in arrays of its own, so that a stage is one allocation, and the
+// secrets it derives taken from one slab.
+type stage struct {
+	expander
+	secretBuf  [maxHashSize]byte
+	scratchBuf [hkdfLabelScratch]byte
+	secrets    slab
 }
 
-func (e *expander) expandLabel(label string, context []byte, length int) []byte {
+// secretsPerStage is the most secrets a stage derives besides "derived":
+// the Master Secret's four (RFC 8446 Section 7.1).
+const secretsPerStage = 4
+
+// extractFrom sets s's secret to HKDF-Extract(salt, IKM) = HMAC-Hash(salt,
+// IKM) (RFC 5869 Section 2.2), written into s's own array.
+func (s *stage) extractFrom(h crypto.Hash, salt, ikm []byte) {
+	mac := hmac.New(h.New, salt)
+	mac.Write(ikm)
+	s.hash = h
+	s.secret = mac.Sum(s.secretBuf[:0])
+	s.scratch = s.scratchBuf[:]
+}
+
+// expandLabelInto fills out with HKDF-Expand-Label(secret, label, context,
+// len(out)) (RFC 8446 Section 7.1).
+func (e *expander) expandLabelInto(out []byte, label string, context []byte) {
 	h := e.hash
-	if len(label) > maxLabelLength13 || len(context) > maxContextLength13 || length < 0 || length > 255*h.Size() {
+	length := len(out)
+	if len(label) > maxLabelLength13 || len(context) > maxContextLength13 || length > 255*h.Size() {
 		panic("keysched: HKDF-Expand-Label parameters out of range")
 	}
-	// HkdfLabel is at most 2+1+255+1+255 bytes; the ones a handshake uses
-	// (short labels, contexts of one transcript hash) fit in 96.
-	info := make([]byte, 0, 96)
+	info := e.scratch[:0]
+	if n := 2 + 1 + len(labelPrefix13) + len(label) + 1 + len(context) + 1; n > len(e.scratch) {
+		info = make([]byte, 0, n)
+	}
 	info = append(info, byte(length>>8), byte(length), byte(len(labelPrefix13)+len(label)))
 	info = append(info, labelPrefix13...)
 	info = append(info, label...)
 	info = append(info, byte(len(context)))
 	info = append(info, context...)
 	if length > h.Size() {
-		out, err := hkdf.Expand(h.New, e.secret, string(info), length)
+		t, err := hkdf.Expand(h.New, e.secret, string(info), length)
 		if err != nil {
 			// Only reachable in FIPS 140-only mode with a secret shorter
 			// than 112 bits; every secret expanded here is h.Size() bytes.
 			panic("keysched: " + err.Error())
 		}
-		return out
+		copy(out, t)
+		return
 	}
 	// Every key, IV and secret of the key schedule is at most one hash
 	// long, where HKDF-Expand's output is its first block alone,
@@ -106,12 +154,28 @@ func (e *expander) expandLabel(label string, context []byte, length int) []byte 
 	}
 	info = append(info, 1)
 	e.mac.Write(info)
-	return e.mac.Sum(info[:0])[:length:length]
+	// The HkdfLabel has been hashed, so T(1) may overwrite it.
+	t := e.mac.Sum(info[:0])
+	copy(out, t)
+	clear(t)
 }
 
-// deriveSecret is Derive-Secret with e's secret.
-func (e *expander) deriveSecret(label string, transcriptHash []byte) []byte {
-	return e.expandLabel(label, transcriptHash, e.hash.Size())
+// deriveSecret is Derive-Secret with s's secret.
+func (s *stage) deriveSecret(label string, transcriptHash []byte) []byte {
+	out := s.secrets.take(s.hash.Size(), secretsPerStage)
+	s.expandLabelInto(out, label, transcriptHash)
+	return out
+}
+
+// deriveNextStage sets next's secret to the next stage's
+// HKDF-Extract(Derive-Secret(s's secret, "derived", ""), ikm) (RFC 8446
+// Section 7.1). The salt is written into next's scratch, which next has not
+// used yet, and wiped once HMAC has copied it.
+func (s *stage) deriveNextStage(next *stage, ikm []byte) {
+	salt := next.scratchBuf[:s.hash.Size()]
+	s.expandLabelInto(salt, labelDerived, emptyHash(s.hash))
+	next.extractFrom(s.hash, salt, ikm)
+	clear(salt)
 }
 
 // DeriveSecret is Derive-Secret (RFC 8446 Section 7.1):
@@ -120,14 +184,6 @@ func (e *expander) deriveSecret(label string, transcriptHash []byte) []byte {
 // a Transcript.
 func DeriveSecret(h crypto.Hash, secret []byte, label string, transcriptHash []byte) []byte {
 	return ExpandLabel(h, secret, label, transcriptHash, h.Size())
-}
-
-// extract is HKDF-Extract(salt, IKM) = HMAC-Hash(salt, IKM)
-// (RFC 5869 Section 2.2).
-func extract(h crypto.Hash, salt, ikm []byte) []byte {
-	mac := hmac.New(h.New, salt)
-	mac.Write(ikm)
-	return mac.Sum(nil)
 }
 
 // emptyHash is Transcript-Hash("") = Hash(""), the context of the "derived"
@@ -149,20 +205,69 @@ var (
 	emptySHA384 = sha512.Sum384(nil)
 )
 
+// zeros is the string of Hash.length zero bytes that RFC 8446 Section 7.1
+// uses as the first salt and in place of an absent PSK or (EC)DHE input.
+// Only read: HMAC copies its key and hashes its input.
+var zeros [maxHashSize]byte
+
 // EarlySecret is the first stage of the TLS 1.3 key schedule
 // (RFC 8446 Section 7.1): HKDF-Extract(0, PSK). Only NewEarlySecret makes one.
 type EarlySecret struct {
-	*expander
+	stage
+	// derived is Derive-Secret(., "derived", "") when it is known in
+	// advance (noPSKSecrets), else nil. Shared: only read.
+	derived []byte
 }
 
 // NewEarlySecret starts the key schedule. With no PSK (psk empty), the input
 // is Hash.length zero bytes, as RFC 8446 Section 7.1 requires. The salt is
 // "0", a string of Hash.length zero bytes.
 func NewEarlySecret(h crypto.Hash, psk []byte) *EarlySecret {
+	s := new(EarlySecret)
 	if len(psk) == 0 {
-		psk = make([]byte, h.Size())
+		if pre, ok := noPSKSecrets(h); ok {
+			s.hash = h
+			s.secret = append(s.secretBuf[:0], pre.early...)
+			s.scratch = s.scratchBuf[:]
+			s.derived = pre.derived
+			return s
+		}
+		psk = zeros[:h.Size()]
 	}
-	return &EarlySecret{newExpander(h, extract(h, make([]byte, h.Size()), psk))}
+	s.extractFrom(h, zeros[:h.Size()], psk)
+	return s
+}
+
+// precomputedEarly is the Early Secret of a handshake without a PSK and its
+// "derived" secret. With Hash.length zero bytes for both salt and PSK, both
+// are constants of the hash (RFC 8446 Section 7.1), so every full handshake
+// would compute the same two values: they are computed once.
+type precomputedEarly struct{ early, derived []byte }
+
+var (
+	noPSKSHA256 = sync.OnceValue(func() precomputedEarly { return computeNoPSK(crypto.SHA256) })
+	noPSKSHA384 = sync.OnceValue(func() precomputedEarly { return computeNoPSK(crypto.SHA384) })
+)
+
+// noPSKSecrets returns the precomputed secrets for h, if h is a suite's.
+func noPSKSecrets(h crypto.Hash) (precomputedEarly, bool) {
+	switch h {
+	case crypto.SHA256:
+		return noPSKSHA256(), true
+	case crypto.SHA384:
+		return noPSKSHA384(), true
+	}
+	return precomputedEarly{}, false
+}
+
+// computeNoPSK computes h's precomputedEarly the way NewEarlySecret and
+// HandshakeSecret do for any PSK.
+func computeNoPSK(h crypto.Hash) precomputedEarly {
+	var s stage
+	s.extractFrom(h, zeros[:h.Size()], zeros[:h.Size()])
+	derived := make([]byte, h.Size())
+	s.expandLabelInto(derived, labelDerived, emptyHash(h))
+	return precomputedEarly{early: s.secret, derived: derived}
 }
 
 // ResumptionBinderKey is binder_key for a resumption PSK: Derive-Secret(.,
@@ -197,16 +302,21 @@ func (s *EarlySecret) EarlyExporterMasterSecret(transcriptHash []byte) []byte {
 // (RFC 8446 Section 7.1).
 func (s *EarlySecret) HandshakeSecret(sharedSecret []byte) *HandshakeSecret {
 	if len(sharedSecret) == 0 {
-		sharedSecret = make([]byte, s.hash.Size())
+		sharedSecret = zeros[:s.hash.Size()]
 	}
-	salt := s.deriveSecret(labelDerived, emptyHash(s.hash))
-	return &HandshakeSecret{newExpander(s.hash, extract(s.hash, salt, sharedSecret))}
+	next := new(HandshakeSecret)
+	if s.derived != nil {
+		next.extractFrom(s.hash, s.derived, sharedSecret)
+	} else {
+		s.deriveNextStage(&next.stage, sharedSecret)
+	}
+	return next
 }
 
 // HandshakeSecret is the second stage of the TLS 1.3 key schedule. Only
 // EarlySecret.HandshakeSecret makes one.
 type HandshakeSecret struct {
-	*expander
+	stage
 }
 
 // ClientHandshakeTrafficSecret is client_handshake_traffic_secret:
@@ -224,15 +334,16 @@ func (s *HandshakeSecret) ServerHandshakeTrafficSecret(transcriptHash []byte) []
 // MasterSecret advances to the Master Secret:
 // HKDF-Extract(Derive-Secret(., "derived", ""), 0) (RFC 8446 Section 7.1).
 func (s *HandshakeSecret) MasterSecret() *MasterSecret {
-	salt := s.deriveSecret(labelDerived, emptyHash(s.hash))
-	return &MasterSecret{newExpander(s.hash, extract(s.hash, salt, make([]byte, s.hash.Size())))}
+	next := new(MasterSecret)
+	s.deriveNextStage(&next.stage, zeros[:s.hash.Size()])
+	return next
 }
 
 // MasterSecret is the last stage of the TLS 1.3 key schedule. Only
 // HandshakeSecret.MasterSecret makes one. (The TLS 1.2 master secret is a
 // plain 48-byte slice from MasterSecret12 or ExtendedMasterSecret.)
 type MasterSecret struct {
-	*expander
+	stage
 }
 
 // ClientApplicationTrafficSecret is client_application_traffic_secret_0:
@@ -278,10 +389,14 @@ func NextTrafficSecret(h crypto.Hash, secret []byte) []byte {
 // TrafficKey derives the record protection key and IV from a traffic secret
 // (RFC 8446 Section 7.3): HKDF-Expand-Label(Secret, "key", "", key_length)
 // and HKDF-Expand-Label(Secret, "iv", "", iv_length).
+//
+// Key and IV share one allocation with the HkdfLabel scratch.
 func TrafficKey(h crypto.Hash, secret []byte, keyLen, ivLen int) (key, iv []byte) {
-	e := newExpander(h, secret)
-	key = e.expandLabel(labelKey, nil, keyLen)
-	iv = e.expandLabel(labelIV, nil, ivLen)
+	out := make([]byte, keyLen+ivLen+hkdfLabelScratch)
+	key, iv = out[:keyLen:keyLen], out[keyLen:keyLen+ivLen:keyLen+ivLen]
+	e := expander{hash: h, secret: secret, scratch: out[keyLen+ivLen:]}
+	e.expandLabelInto(key, labelKey, nil)
+	e.expandLabelInto(iv, labelIV, nil)
 	return key, iv
 }
 
@@ -294,12 +409,16 @@ func FinishedKey13(h crypto.Hash, baseKey []byte) []byte {
 // HandshakeTrafficKeys derives from a handshake traffic secret the record
 // key and IV (RFC 8446 Section 7.3) and the finished_key of the Finished
 // message that secret's sender will send (Section 4.4.4), keying HMAC with
-// the secret once for the three.
+// the secret once for the three. The three share one allocation with the
+// HkdfLabel scratch.
 func HandshakeTrafficKeys(h crypto.Hash, secret []byte, keyLen, ivLen int) (key, iv, finishedKey []byte) {
-	e := newExpander(h, secret)
-	key = e.expandLabel(labelKey, nil, keyLen)
-	iv = e.expandLabel(labelIV, nil, ivLen)
-	finishedKey = e.expandLabel(labelFinished, nil, h.Size())
+	n := keyLen + ivLen + h.Size()
+	out := make([]byte, n+hkdfLabelScratch)
+	key, iv, finishedKey = out[:keyLen:keyLen], out[keyLen:keyLen+ivLen:keyLen+ivLen], out[keyLen+ivLen:n:n]
+	e := expander{hash: h, secret: secret, scratch: out[n:]}
+	e.expandLabelInto(key, labelKey, nil)
+	e.expandLabelInto(iv, labelIV, nil)
+	e.expandLabelInto(finishedKey, labelFinished, nil)
 	return key, iv, finishedKey
 }
 
@@ -309,7 +428,18 @@ func HandshakeTrafficKeys(h crypto.Hash, secret []byte, keyLen, ivLen int) (key,
 // a binder key for a PSK binder (Section 4.2.11.2). Compare received values
 // with hmac.Equal.
 func Finished13(h crypto.Hash, baseKey, transcriptHash []byte) []byte {
-	return FinishedMAC(h, FinishedKey13(h, baseKey), transcriptHash)
+	// One allocation holds verify_data, then finished_key (wiped once
+	// HMAC has copied it) and the HkdfLabel scratch.
+	size := h.Size()
+	buf := make([]byte, 2*size+hkdfLabelScratch)
+	verifyData, finishedKey := buf[:size:size], buf[size:2*size]
+	e := expander{hash: h, secret: baseKey, scratch: buf[2*size:]}
+	e.expandLabelInto(finishedKey, labelFinished, nil)
+	mac := hmac.New(h.New, finishedKey)
+	mac.Write(transcriptHash)
+	verifyData = mac.Sum(verifyData[:0])
+	clear(finishedKey)
+	return verifyData
 }
 
 // FinishedMAC is Finished13 with the finished_key already derived:

@@ -182,6 +182,16 @@ func TestPSKKEWithoutDHE(t *testing.T) {
 		if !bytes.Equal(NewEarlySecret(h, nil).secret, NewEarlySecret(h, make([]byte, h.Size())).secret) {
 			t.Errorf("%v: nil PSK is not zeros", h)
 		}
+		// A nil PSK takes the precomputed Early Secret and "derived"
+		// secret; an explicit zero PSK computes them.
+		shared := bytes.Repeat([]byte{9}, 32)
+		pre, computed := NewEarlySecret(h, nil), NewEarlySecret(h, make([]byte, h.Size()))
+		if pre.derived == nil || computed.derived != nil {
+			t.Fatalf("%v: the precomputed secrets are not (only) used for a nil PSK", h)
+		}
+		if !bytes.Equal(pre.HandshakeSecret(shared).secret, computed.HandshakeSecret(shared).secret) {
+			t.Errorf("%v: handshake secret from the precomputed early secret differs", h)
+		}
 	}
 }
 

@@ -14,18 +14,31 @@ const messageHashType = 254
 //
 // The hash is fixed by the cipher suite, which is not known when the first
 // ClientHello is written, so messages are buffered until SetHash and then
-// hashed directly. A Transcript is not safe for concurrent use.
+// hashed directly. A Transcript is not safe for concurrent use, and must
+// not be copied once used (a copy would hand out the same sum memory):
+// Clone it.
 type Transcript struct {
 	hashFunc crypto.Hash
 	running  hash.Hash // nil until SetHash
 	buffered []byte    // messages written before SetHash; nil afterwards
 	broken   bool      // a hash state could not be cloned; Sum reports nil
+	sums     slab      // memory for the sums a handshake takes
 }
 
-// NewTranscript returns an empty transcript with no hash chosen yet.
+// sumsPerAlloc is how many sums share an allocation: a TLS 1.3 handshake
+// takes five or six on each side, a TLS 1.2 one two or three.
+const sumsPerAlloc = 8
+
+// NewTranscript returns an empty transcript with no hash chosen yet. The
+// zero Transcript is empty too.
 func NewTranscript() *Transcript {
 	return &Transcript{}
 }
+
+// bufferedSlack is the room left after the first buffered message (a
+// ClientHello) for the ServerHello (or HelloRetryRequest), which comes
+// before the hash is known on a TLS 1.2 client: one allocation holds both.
+const bufferedSlack = 256
 
 // supportedTranscriptHash reports whether h is a hash a cipher suite can
 // name and whose state can be cloned.
@@ -39,6 +52,9 @@ func (t *Transcript) Write(msg []byte) {
 	if t.running != nil {
 		t.running.Write(msg)
 		return
+	}
+	if t.buffered == nil {
+		t.buffered = make([]byte, 0, len(msg)+bufferedSlack)
 	}
 	t.buffered = append(t.buffered, msg...)
 }
@@ -80,7 +96,7 @@ func (t *Transcript) Sum() []byte {
 	if t.running == nil || t.broken {
 		return nil
 	}
-	return t.running.Sum(nil)
+	return t.running.Sum(t.sums.take(t.hashFunc.Size(), sumsPerAlloc)[:0])
 }
 
 // SumWith returns Hash(transcript || extra) without adding extra to the
@@ -96,7 +112,7 @@ func (t *Transcript) SumWith(extra []byte) []byte {
 		return nil
 	}
 	h.Write(extra)
-	return h.Sum(nil)
+	return h.Sum(t.sums.take(t.hashFunc.Size(), sumsPerAlloc)[:0])
 }
 
 // ReplaceWithMessageHash replaces everything written so far (ClientHello1)

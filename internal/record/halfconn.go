@@ -82,6 +82,7 @@ func (hc *HalfConn) Seal(dst []byte, typ ContentType, recordVersion uint16, payl
 		return dst, err
 	}
 	if hc.cipher == nil || (is13 && typ == ChangeCipherSpec) {
+		dst = slices.Grow(dst, HeaderLen+len(payload))
 		dst = appendHeader(dst, typ, recordVersion, len(payload))
 		return append(dst, payload...), nil
 	}
