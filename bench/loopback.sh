@@ -388,9 +388,12 @@ between threads, the netpoller): they follow time more than connections, and
 strace's slowdown inflates them most under s_time's one connection at a
 time. Of the calls that follow connections, reprise makes Go's three
 extras (an `accept4` that returns EAGAIN before the netpoller parks, an
-`epoll_ctl` to remove the socket, a `getsockname` for `LocalAddr`) and one
-`write` more under tlsload (its close_notify in answer to the client's,
-below); nginx makes two `getpid` and a peeking `recvfrom`.
+`epoll_ctl` to remove the socket, a `getsockname` for `LocalAddr`) and,
+under tlsload, a `sendmsg`: its close_notify in answer to the client's, as
+RFC 5246, Section 7.2.1 and RFC 8446, Section 6.1 require, sent with
+MSG_MORE so that it leaves in the FIN's segment (nginx answers a
+close_notify with silence); nginx makes two `getpid` and a peeking
+`recvfrom`.
 EOF
 		cat "$strace_md"
 	fi
@@ -398,33 +401,58 @@ EOF
 
 ### Where `reprise serve`'s time goes
 
-Measured by hand, not by this script: a profile taken with
-`perf record -F 2000 -g -p PID` on `reprise serve` under the resumed
-TLS 1.2 load above (2026-12-04, the commit that added this paragraph; the
-shares move by several points between runs on a shared VM). About 60% of
-the server's CPU is in the kernel, 40% in the process. By caller, inclusive:
-the handshake 40% (the cryptography of a resumed handshake, PRF, SHA-256
-and AES-GCM together, is under 5%: the rest is the `read`/`write` system
-calls and the loopback TCP work they do), `Close` 16-20% (half of it the
-close_notify that reprise sends in answer to the client's, as RFC 5246,
-Section 7.2.1 and RFC 8446, Section 6.1 require; nginx answers a
-close_notify with silence, which is one `write` fewer per connection),
-`Accept` 13-15%, Go's scheduler, netpoller and sysmon thread 15-22%,
-allocation and garbage collection about 6%, and goroutine stack growth
-about 4%.
+Measured by hand, not by this script, on 2026-12-05 with nothing else
+running: `bench/profile.sh` runs `reprise serve` as above, records it with
+`perf record -g` and sorts every sample by what it was part of. Shares
+move by a few points between runs; the times under perf are inflated.
 
-What remains of the difference from nginx is mostly the Go runtime, not
-TLS: per connection Go's `accept4` loop tries once more and gets EAGAIN
-before it parks on the netpoller, it adds and removes the socket from epoll
-(`epoll_ctl` twice against nginx's once) and asks `getsockname` for
-`LocalAddr`; and with the server's one CPU busy part of the time, every
-idle-to-busy turn restarts the sysmon thread's 20 µs polling and moves
-work between threads, each a context switch on the same CPU (on this VM,
-`pvm_irq_enable` in `finish_task_switch` is a quarter of all samples). A
-saturated server amortises these; the measurements above are at the load
-one client CPU can generate. Removing them would take a server loop that
-reuses handler goroutines (no stack growth, no goroutine start per
-connection) and fewer wake-ups, not a faster handshake.
+| part of | TLS 1.2 resumed | TLS 1.2 full |
+|---|---:|---:|
+| the handshake (of which in the kernel) | 28% (14%) | 54% (12%) |
+| Go's sysmon thread | 18% | 13% |
+| Go's scheduler and netpoller | 16% | 7% |
+| accept (Go's `accept4`, `epoll_ctl`, `getsockname`, `setsockopt`) | 14% | 6% |
+| close (close_notify with the FIN, `epoll_ctl`, `close`) | 11% | 5% |
+| allocation and garbage collection | 10% | 8% |
+
+The cryptography of a resumed TLS 1.2 handshake (PRF, SHA-256, AES-GCM) is
+under 5% of it; the rest of "the handshake" is its `read` and `write`
+system calls and the loopback TCP work they do. In a full handshake X25519
+is 29% of the server's CPU (key generation and the shared secret, Go's
+`crypto/ecdh`) and the ECDSA P-256 signature 10%: that is the difference
+from nginx in the full rows, since OpenSSL's X25519 is faster and reprise
+takes its cryptography from Go's standard library only.
+
+What keeps a resumed TLS 1.2 handshake above nginx's is the Go runtime,
+about a third of the server's CPU. The largest part is the sysmon thread:
+whenever the one CPU goes idle between connections, sysmon parks, and the
+next system call wakes it (`entersyscall`) and restarts its polling every
+20 µs. Pinned to one CPU, each of its wake-ups is a context switch that
+preempts the server (about 2 per handshake, and 0.4-0.6 involuntary
+switches of the worker threads). Counted from `/proc/PID/task/*/stat` over
+5 s of resumed TLS 1.2 load, four alternating runs: sysmon alone used 10%
+of the server's CPU, and with sysmon kept from parking
+(`GODEBUG=schedtrace=2147483647`, a diagnostic setting whose side effect is
+that sysmon never deep-sleeps) the server spent 87-96 µs per resumed
+handshake instead of 121-157 µs, 25% less, about nginx's cost in the
+table above. That setting
+is not a fix (an idle server then wakes 100 times a second, and it prints
+a scheduler trace every 24.8 days of uptime); the fix is in the runtime
+(golang/go#18236, "runtime: sysmon tick is hardcoded"). The other runtime
+costs per connection are Go's `net` package: an `accept4` that returns
+EAGAIN before the netpoller parks, `epoll_ctl` twice against nginx's once,
+and `getsockname` for `LocalAddr` (the system call table above), and
+hand-offs between threads when a system call outlasts a sysmon tick.
+
+What this work removed (each measured against the tree before it):
+allocations per resumed TLS 1.2 handshake (both sides) from 177 to 103,
+a TLS 1.2 session sent as a ticket no longer also cached (OpenSSL's rule:
+the cache full of them made the server's garbage collector mark every
+session, 10-20% of a resumed handshake after a run of full ones), one
+TLS 1.3 ticket after a resumption instead of two, close_notify sent in the
+same segment as the FIN (13 TCP segments per resumed TLS 1.2 connection
+instead of 14), and in `serve` a socket deadline instead of a context per
+handshake and one 16 KiB echo buffer per handler instead of per connection.
 
 Reproduce: `bench/loopback.sh` (needs nginx, openssl, and for the
 second table strace; taskset where present). Each step is logged on stderr,
