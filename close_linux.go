@@ -8,17 +8,19 @@ import (
 
 // writeBeforeClose writes b, the last bytes before the connection is
 // closed, asking the kernel to hold them for more (MSG_MORE) where conn is
-// a socket. The close that follows then sends its FIN in the same segment
-// (Linux adds the FIN to a segment still queued), so Close's close_notify
-// costs the two ends one segment rather than two. Anything that is not a
-// socket gets a plain Write.
+// a TCP socket. The close that follows then sends its FIN in the same
+// segment (Linux adds the FIN to a segment still queued), so Close's
+// close_notify costs the two ends one segment rather than two. Anything
+// else, wrappers of TCP connections included, gets a plain Write: MSG_MORE
+// means something else on other sockets (it corks a UDP datagram) and
+// fails on what is not a socket.
 func writeBeforeClose(conn net.Conn, b []byte) error {
-	sc, ok := conn.(syscall.Conn)
+	tc, ok := conn.(*net.TCPConn)
 	if !ok {
 		_, err := conn.Write(b)
 		return err
 	}
-	rc, err := sc.SyscallConn()
+	rc, err := tc.SyscallConn()
 	if err != nil {
 		_, err := conn.Write(b)
 		return err

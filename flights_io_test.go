@@ -145,8 +145,8 @@ func TestCloseNotifyBeforeFIN(t *testing.T) {
 	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
 		t.Run(VersionName(vers), func(t *testing.T) {
 			craw, sraw := tcpPair(t)
-			if _, ok := sraw.(syscall.Conn); !ok {
-				t.Fatal("tcpPair's server end is not a socket")
+			if _, ok := sraw.(*net.TCPConn); !ok {
+				t.Fatal("tcpPair's server end is not a *net.TCPConn")
 			}
 			srv := Server(sraw, testServerConfig(t))
 			ccfg := testClientConfig(t)
