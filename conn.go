@@ -995,7 +995,7 @@ func (c *Conn) Close() error {
 	if c.handshakeDone.Load() && c.fatal.Load() == nil && !c.peerReset.Load() {
 		// Do not let a peer that stopped reading hold Close forever.
 		c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		alertErr = c.closeNotifyBeforeClose()
+		alertErr = c.closeNotify(true)
 	}
 	if err := c.conn.Close(); err != nil {
 		return err
@@ -1012,7 +1012,7 @@ func (c *Conn) CloseWrite() error {
 	if f := c.fatal.Load(); f != nil {
 		return f
 	}
-	if err := c.closeNotify(); err != nil {
+	if err := c.closeNotify(false); err != nil {
 		return err
 	}
 	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
@@ -1021,15 +1021,18 @@ func (c *Conn) CloseWrite() error {
 	return nil
 }
 
-// closeNotifyBeforeClose is closeNotify for Close: the alert is the last
-// thing written, and leaves with the FIN (writeBeforeClose).
-func (c *Conn) closeNotifyBeforeClose() error {
+// closeNotify sends close_notify, once. For Close (beforeClose) it is the
+// last thing written, and leaves with the FIN (writeBeforeClose).
+func (c *Conn) closeNotify(beforeClose bool) error {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	if c.closeSent {
 		return nil
 	}
 	c.closeSent = true
+	if !beforeClose {
+		return c.sendWarningLocked(alert.CloseNotify)
+	}
 	if f := c.fatal.Load(); f != nil {
 		return f
 	}
@@ -1044,16 +1047,6 @@ func (c *Conn) closeNotifyBeforeClose() error {
 		c.writeErr = err
 	}
 	return err
-}
-
-func (c *Conn) closeNotify() error {
-	c.outMu.Lock()
-	defer c.outMu.Unlock()
-	if c.closeSent {
-		return nil
-	}
-	c.closeSent = true
-	return c.sendWarningLocked(alert.CloseNotify)
 }
 
 // ---- listener and dialer ---------------------------------------------
