@@ -126,7 +126,7 @@ http {
     uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
     scgi_temp_path $tmp/nginx/tmp/scgi;
     server {
-        listen 127.0.0.1:$nginx_port ssl;
+        listen 127.0.0.1:$nginx_port ssl deferred;
         ssl_certificate $tmp/cert.pem;
         ssl_certificate_key $tmp/key.pem;
         ssl_protocols TLSv$version;
@@ -347,7 +347,10 @@ too. Both have the same ECDSA P-256 certificate,
 ECDHE-ECDSA-AES128-GCM-SHA256 (TLS 1.2) or TLS_AES_128_GCM_SHA256 (TLS 1.3),
 X25519 only, session tickets and a session cache on (from both, two TLS
 1.3 tickets after a full handshake and one after a resumption; neither
-caches a TLS 1.2 session it sends as a ticket). The load is
+caches a TLS 1.2 session it sends as a ticket), and a deferred accept
+(TCP_DEFER_ACCEPT: nginx's `listen ... deferred`, `reprise serve`'s
+default on Linux), so that a connection reaches the server with its
+ClientHello. The load is
 `bench/tlsload`, a crypto/tls client on the other CPU: it dials, handshakes,
 sends close_notify and reads to the end (so it takes TLS 1.3 tickets and
 the server closes the same way every time); in *resume* mode each of its

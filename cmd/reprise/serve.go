@@ -138,7 +138,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	// No TCP keep-alive on accepted connections (net.Listen's default costs
 	// four setsockopt calls per connection): every connection is bounded by
 	// handshakeTimeout and then requestTimeout or echoIdle instead.
-	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", o.addr)
+	ln, err := (&net.ListenConfig{KeepAlive: -1, Control: deferAccept}).Listen(context.Background(), "tcp", o.addr)
 	if err != nil {
 		return err
 	}
