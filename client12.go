@@ -375,7 +375,11 @@ func (hs *client12) sendCertificateVerify(cert *Certificate, req *wire.Certifica
 	if err != nil {
 		return err
 	}
-	sig, err := sign(c.config.rand(), certSigner(cert), scheme, hs.t.raw)
+	signed := hs.t.raw
+	if c.config.testSignShortTranscript12 {
+		signed = signed[:len(signed)-1]
+	}
+	sig, err := sign(c.config.rand(), certSigner(cert), scheme, signed)
 	if err != nil {
 		return wrapError(alert.InternalError, "signing CertificateVerify", err)
 	}

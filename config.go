@@ -391,6 +391,10 @@ type Config struct {
 	// testOfferSessionOnRenegotiation, in tests only, makes a TLS 1.2
 	// client offer its current session in a renegotiation ClientHello.
 	testOfferSessionOnRenegotiation bool
+	// testSignShortTranscript12, in tests only, makes a TLS 1.2 client sign
+	// its CertificateVerify over its handshake messages less their last
+	// byte: a signature by the right key over the wrong transcript.
+	testSignShortTranscript12 bool
 	// testForcePostHandshakeAuth, in tests only, makes a client offer
 	// post_handshake_auth without a certificate to give.
 	testForcePostHandshakeAuth bool

@@ -612,3 +612,30 @@ func TestWritesDuringExchange(t *testing.T) {
 		})
 	}
 }
+
+// TestCertificateVerifyTranscript12: a TLS 1.2 CertificateVerify made by
+// the certificate's key over anything but the handshake messages so far
+// (RFC 5246, Section 7.4.8) is decrypt_error (Section 7.2.2), the client
+// is not authenticated, and no session of the connection is cached.
+func TestCertificateVerifyTranscript12(t *testing.T) {
+	scfg := protectedConfig(t)
+	scfg.ClientAuth = RequireAndVerifyClientCert
+	var cached int
+	scfg.OnNewSession = func(*Session) { cached++ }
+	ccfg := testClientConfig(t)
+	ccfg.MaxVersion = VersionTLS12
+	ccfg.Certificates = []Certificate{testClientCert(t)}
+	ccfg.testSignShortTranscript12 = true
+	_, _, cerr, serr := handshakePair(t, ccfg, scfg)
+	wantAlert(t, "server", serr, AlertDecryptError, false)
+	wantAlert(t, "client", cerr, AlertDecryptError, true)
+	if cached != 0 {
+		t.Fatalf("%d sessions cached from a failed client authentication", cached)
+	}
+
+	// The same client signing the right transcript is accepted.
+	ccfg.testSignShortTranscript12 = false
+	if _, server, cerr, serr := handshakePair(t, ccfg, scfg); cerr != nil || serr != nil || len(server.ConnectionState().PeerCertificates) == 0 {
+		t.Fatalf("honest CertificateVerify: client %v, server %v", cerr, serr)
+	}
+}
