@@ -83,6 +83,7 @@ func TestBadInput(t *testing.T) {
 		{"www and echo", []string{"serve", "--www", "--echo"}, 2, "exclude"},
 		{"store without secret", []string{"serve", "--store", "redis://127.0.0.1:6379"}, 2, "--ticket-secret"},
 		{"unknown store", []string{"serve", "--store", "mongodb://x"}, 2, "--store"},
+		{"zero store timeout", []string{"serve", "--store-timeout", "0s"}, 2, "--store-timeout"},
 		{"missing cert", []string{"serve", "--cert", filepath.Join(dir, "none.crt"), "--key", filepath.Join(dir, "none.key")}, 1, "none.crt"},
 		{"cert without key", []string{"serve", "--cert", "x.crt"}, 2, "--cert and --key"},
 		{"missing ticket keys", []string{"serve", "--ticket-keys", filepath.Join(dir, "none.key")}, 1, "none.key"},

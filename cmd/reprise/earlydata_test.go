@@ -61,7 +61,7 @@ func TestServeEarlyDataRedisFleet(t *testing.T) {
 	var addrs []string
 	for range 2 {
 		n := startServe(t, "--echo", "--early-data", "on", "--anti-replay", "store",
-			"--store", "redis://"+redisAddr+"/0", "--ticket-secret", secret)
+			"--store", "redis://"+redisAddr+"/0", "--ticket-secret", secret, "--store-timeout", "5s")
 		addrs = append(addrs, n.addr)
 	}
 	sess := filepath.Join(dir, "sess.pem")

@@ -93,7 +93,7 @@ func TestFleetOnRedis(t *testing.T) {
 	keylog := filepath.Join(dir, "keys.log")
 	var nodes []*serveProc
 	for range 3 {
-		nodes = append(nodes, startServe(t, "--store", "redis://"+redisAddr+"/0", "--ticket-secret", secret,
+		nodes = append(nodes, startServe(t, "--store", "redis://"+redisAddr+"/0", "--ticket-secret", secret, "--store-timeout", "5s",
 			"--cert", cert.CertFile, "--key", cert.KeyFile, "--keylog", keylog, "--json"))
 	}
 	raw := goredis.NewClient(&goredis.Options{Addr: redisAddr, DisableIdentity: true})
@@ -170,7 +170,7 @@ func TestBoltStoreSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	secret := writeFleetSecret(t, dir)
 	db := filepath.Join(dir, "sessions.db")
-	args := []string{"--store", "bolt:" + db, "--ticket-secret", secret, "--max-version", "1.2", "--tickets", "off"}
+	args := []string{"--store", "bolt:" + db, "--ticket-secret", secret, "--store-timeout", "5s", "--max-version", "1.2", "--tickets", "off"}
 	sess := filepath.Join(dir, "session.pem")
 	s := startServe(t, args...)
 	mustSucceed(t, "connect", s.addr, "--insecure", "--no-ticket", "--sess-out", sess)

@@ -47,6 +47,7 @@ type serveOptions struct {
 	addr             string
 	sessionCache     string
 	sessionTimeout   time.Duration
+	storeTimeout     time.Duration
 	sessionIDContext string
 	tickets          string
 	ticketKeys       string
@@ -79,6 +80,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.ticketSecret, "ticket-secret", "", "fleet secret file (one line of base64, at least 32 bytes): ticket keys derived from it and the clock, in step on every node")
 	fs.DurationVar(&o.ticketPeriod, "ticket-period", 0, "with --ticket-secret: how often the derived ticket key changes (default 12h; the same on every node)")
 	fs.StringVar(&o.store, "store", "memory", "session store: memory, redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS) or bolt:PATH; redis and bolt need --ticket-secret")
+	fs.DurationVar(&o.storeTimeout, "store-timeout", 100*time.Millisecond, "budget of each --store call in a handshake; a call that errs or runs out of it costs a full handshake (store-unavailable), never the connection")
 	fs.StringVar(&o.verifyClient, "verify-client", "none", "client certificates: none, request or require")
 	fs.StringVar(&o.clientCA, "client-ca", "", "PEM file of CAs that client certificates must chain to")
 	fs.BoolVar(&o.www, "www", false, "answer HTTP requests with a page describing the connection (the default)")
@@ -238,6 +240,10 @@ func (o *serveOptions) config() (*reprise.Config, func(), error) {
 	} else if o.ticketPeriod != 0 {
 		return nil, closeKeyLog, usageErrorf("--ticket-period needs --ticket-secret")
 	}
+	if o.storeTimeout <= 0 {
+		return nil, closeKeyLog, usageErrorf("--store-timeout %v: want a positive duration", o.storeTimeout)
+	}
+	cfg.StoreTimeout = o.storeTimeout
 	store, closeStore, err := openStore(o.store, secret)
 	if err != nil {
 		return nil, closeKeyLog, err
