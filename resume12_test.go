@@ -345,18 +345,7 @@ func TestClientChecksResumption(t *testing.T) {
 func TestClientOfferable(t *testing.T) {
 	scfg := testServerConfig(t)
 	session := func(t *testing.T, vers uint16, insecure bool) *Session {
-		ccfg := testClientConfig(t)
-		ccfg.MaxVersion, ccfg.InsecureSkipVerify = vers, insecure
-		client, server, cerr, serr := handshakePair(t, ccfg, scfg)
-		if cerr != nil || serr != nil {
-			t.Fatal(cerr, serr)
-		}
-		exchange(t, client, server) // TLS 1.3 tickets arrive with the first read
-		s := client.Session()
-		if s == nil {
-			t.Fatal("no session")
-		}
-		return s
+		return clientSession(t, scfg, vers, insecure)
 	}
 	for _, vers := range []uint16{VersionTLS12, VersionTLS13} {
 		verified, unverified := session(t, vers, false), session(t, vers, true)

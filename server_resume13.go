@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
 	"slices"
 	"time"
 
@@ -152,36 +151,17 @@ const (
 	ticketIDLen       = ticketIDRandomLen + sessionIDTagLen
 )
 
-var ticketIDTagLabel = []byte("reprise ticket ID")
-
-func ticketIDTag(random []byte) [sha256.Size]byte {
-	h := sha256.New()
-	h.Write(ticketIDTagLabel)
-	h.Write(random)
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
-}
+const ticketIDTagLabel = "reprise ticket ID"
 
 // newTicketID returns a fresh tagged stateful ticket identity.
 func (c *Config) newTicketID() ([]byte, error) {
-	id := make([]byte, ticketIDLen)
-	if _, err := readFull(c.rand(), id[:ticketIDRandomLen]); err != nil {
-		return nil, err
-	}
-	tag := ticketIDTag(id[:ticketIDRandomLen])
-	copy(id[ticketIDRandomLen:], tag[:sessionIDTagLen])
-	return id, nil
+	return newTaggedID(c.rand(), ticketIDTagLabel, ticketIDRandomLen)
 }
 
 // isOurTicketID reports whether identity has the shape of a stateful
 // ticket this server (or another reprise node) issued.
 func isOurTicketID(identity []byte) bool {
-	if len(identity) != ticketIDLen {
-		return false
-	}
-	tag := ticketIDTag(identity[:ticketIDRandomLen])
-	return string(tag[:sessionIDTagLen]) == string(identity[ticketIDRandomLen:])
+	return hasIDTag(identity, ticketIDTagLabel, ticketIDRandomLen)
 }
 
 // lookupPSK finds the session behind a PSK identity: a sealed ticket, or

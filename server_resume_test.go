@@ -231,21 +231,11 @@ func TestDecideResumption12(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			cfg := testServerConfig(t)
-			keys, err := NewTicketKeys(256, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.TicketKeys = keys
-			cfg.Time = func() time.Time { return now }
 			s := base()
 			if tc.session != nil {
 				tc.session(s)
 			}
-			ticket, err := Server(nil, cfg).sealTicket(ctx, s)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg, ticket := sealedTicketFixture(t, now, s)
 			if tc.config != nil {
 				tc.config(cfg)
 			}
@@ -420,21 +410,11 @@ func TestSelectPSK13(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			cfg := testServerConfig(t)
-			keys, err := NewTicketKeys(256, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.TicketKeys = keys
-			cfg.Time = func() time.Time { return now }
 			s := base()
 			if tc.session != nil {
 				tc.session(s)
 			}
-			ticket, err := Server(nil, cfg).sealTicket(ctx, s)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg, ticket := sealedTicketFixture(t, now, s)
 			if tc.config != nil {
 				tc.config(cfg)
 			}
@@ -504,4 +484,23 @@ func TestSelectPSK13(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sealedTicketFixture is the setup of both versions' decision tables: a
+// server Config with its own ticket keys and a clock stopped at now, and
+// s sealed into a ticket under them.
+func sealedTicketFixture(t *testing.T, now time.Time, s *Session) (*Config, []byte) {
+	t.Helper()
+	cfg := testServerConfig(t)
+	keys, err := NewTicketKeys(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TicketKeys = keys
+	cfg.Time = func() time.Time { return now }
+	ticket, err := Server(nil, cfg).sealTicket(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, ticket
 }

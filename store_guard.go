@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 )
@@ -158,36 +159,49 @@ const (
 	sessionIDTagLen = 8
 )
 
-var sessionIDTagLabel = []byte("reprise session ID")
-
-func sessionIDTag(random []byte) [sha256.Size]byte {
-	h := sha256.New()
-	h.Write(sessionIDTagLabel)
-	h.Write(random)
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
-}
+const sessionIDTagLabel = "reprise session ID"
 
 // newSessionID returns a fresh tagged session ID.
 func (c *Config) newSessionID() ([]byte, error) {
-	id := make([]byte, sessionIDLen)
-	if _, err := readFull(c.rand(), id[:sessionIDLen-sessionIDTagLen]); err != nil {
-		return nil, err
-	}
-	tag := sessionIDTag(id[:sessionIDLen-sessionIDTagLen])
-	copy(id[sessionIDLen-sessionIDTagLen:], tag[:])
-	return id, nil
+	return newTaggedID(c.rand(), sessionIDTagLabel, sessionIDLen-sessionIDTagLen)
 }
 
 // isOurSessionID reports whether id has the shape of an ID this server
 // (or another reprise node) issued.
 func isOurSessionID(id []byte) bool {
-	if len(id) != sessionIDLen {
+	return hasIDTag(id, sessionIDTagLabel, sessionIDLen-sessionIDTagLen)
+}
+
+// newTaggedID returns randomLen random bytes followed by the first
+// sessionIDTagLen bytes of SHA-256(label || those bytes): a session ID or
+// a stateful ticket identity (server_resume13.go).
+func newTaggedID(rand io.Reader, label string, randomLen int) ([]byte, error) {
+	id := make([]byte, randomLen+sessionIDTagLen)
+	if _, err := readFull(rand, id[:randomLen]); err != nil {
+		return nil, err
+	}
+	tag := idTag(label, id[:randomLen])
+	copy(id[randomLen:], tag[:sessionIDTagLen])
+	return id, nil
+}
+
+// hasIDTag reports whether id is randomLen bytes followed by their tag
+// under label (newTaggedID).
+func hasIDTag(id []byte, label string, randomLen int) bool {
+	if len(id) != randomLen+sessionIDTagLen {
 		return false
 	}
-	tag := sessionIDTag(id[:sessionIDLen-sessionIDTagLen])
-	return string(tag[:sessionIDTagLen]) == string(id[sessionIDLen-sessionIDTagLen:])
+	tag := idTag(label, id[:randomLen])
+	return string(tag[:sessionIDTagLen]) == string(id[randomLen:])
+}
+
+func idTag(label string, random []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(label))
+	h.Write(random)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // storeRefusal explains a failed store lookup.

@@ -18,9 +18,10 @@ import (
 // taggedID is a session ID of the shape the server issues (store_guard.go)
 // whose random part is b repeated.
 func taggedID(b byte) []byte {
-	id := append(bytes.Repeat([]byte{b}, sessionIDLen-sessionIDTagLen), make([]byte, sessionIDTagLen)...)
-	tag := sessionIDTag(id[:sessionIDLen-sessionIDTagLen])
-	copy(id[sessionIDLen-sessionIDTagLen:], tag[:])
+	id, err := newTaggedID(bytes.NewReader(bytes.Repeat([]byte{b}, sessionIDLen)), sessionIDTagLabel, sessionIDLen-sessionIDTagLen)
+	if err != nil {
+		panic(err)
+	}
 	return id
 }
 

@@ -149,3 +149,15 @@ func TestOpenRejectsBadInput(t *testing.T) {
 		s.Close()
 	}
 }
+
+// waitForKeys waits until Redis holds at least n keys: new sessions reach
+// the store just after their handshake, off its critical path.
+func waitForKeys(t *testing.T, raw *goredis.Client, n int64) {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(10 * time.Second); raw.DBSize(ctx).Val() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Redis holds %d keys, want %d", raw.DBSize(ctx).Val(), n)
+		}
+	}
+}

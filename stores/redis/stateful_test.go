@@ -1,9 +1,7 @@
 package redis_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/reprise-tls/reprise"
 	"github.com/reprise-tls/reprise/stores/internal/storetest"
@@ -15,16 +13,11 @@ import (
 func TestFleetStatefulTicketsWithTicketsOff(t *testing.T) {
 	addr, _, _, raw := startRedis(t)
 	nodes, cfgs := fleet(t, addr, 2, func(c *reprise.Config) { c.SessionTicketsDisabled = true })
-	ctx := context.Background()
 
 	ccfg := storetest.ClientConfig(t, reprise.VersionTLS13)
 	storetest.MustConnect(t, nodes[0], ccfg)
 	// The two tickets' sessions reach Redis off the critical path.
-	for deadline := time.Now().Add(10 * time.Second); raw.DBSize(ctx).Val() < 2; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("Redis holds %d keys", raw.DBSize(ctx).Val())
-		}
-	}
+	waitForKeys(t, raw, 2)
 	held := ccfg.ClientSessionCache.Get("localhost")
 	if held == nil || !held.HasTicket() {
 		t.Fatal("the client holds no ticket")
