@@ -23,16 +23,8 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		return err
 	}
 	hs.offerEarlyData()
-	raw, err := hs.marshal()
+	raw, err := hs.send()
 	if err != nil {
-		return err
-	}
-	hs.t = newTranscript(true)
-	hs.t.add(raw)
-	if err := c.writeHandshakeMsg(raw); err != nil {
-		return err
-	}
-	if err := c.flush(); err != nil {
 		return err
 	}
 	if err := hs.sendEarlyData(raw); err != nil {
@@ -213,4 +205,23 @@ func (hs *clientHello) serverVersion(sh *wire.ServerHello) (uint16, error) {
 // offeredSuite reports whether we offered suite id.
 func (hs *clientHello) offeredSuite(id uint16) bool {
 	return slices.Contains(hs.hello.CipherSuites, id)
+}
+
+// send writes the ClientHello, flushed, and starts the transcript with it
+// (kept raw while a CertificateVerify may have to sign it). It returns
+// the message: the early traffic secret is derived from its hash.
+func (hs *clientHello) send() ([]byte, error) {
+	raw, err := hs.marshal()
+	if err != nil {
+		return nil, err
+	}
+	hs.t = newTranscript(true)
+	hs.t.add(raw)
+	if err := hs.c.writeHandshakeMsg(raw); err != nil {
+		return nil, err
+	}
+	if err := hs.c.flush(); err != nil {
+		return nil, err
+	}
+	return raw, nil
 }

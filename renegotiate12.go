@@ -386,16 +386,7 @@ func (c *Conn) runClientRenegotiation(ctx context.Context) error {
 		// handshake; offering the session would only be refused.
 		h.SessionID, h.SessionTicket, hs.offered = nil, nil, nil
 	}
-	raw, err := hs.marshal()
-	if err != nil {
-		return err
-	}
-	hs.t = newTranscript(true)
-	hs.t.add(raw)
-	if err := c.writeHandshakeMsg(raw); err != nil {
-		return err
-	}
-	if err := c.flush(); err != nil {
+	if _, err := hs.send(); err != nil {
 		return err
 	}
 	sh := new(wire.ServerHello)
