@@ -60,39 +60,18 @@ clk_tck=$(getconf CLK_TCK)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 tmp=$(mktemp -d)
-server_pids=()
-stop_servers() {
-	local pid
-	for pid in "${server_pids[@]+"${server_pids[@]}"}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	server_pids=()
-}
+. bench/lib.sh
 trap 'stop_servers; rm -rf "$tmp"' EXIT
 
 log "building reprise and bench/tlsload"
 go build -o "$tmp/reprise" ./cmd/reprise
 go build -o "$tmp/tlsload" ./bench/tlsload
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-	-subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
-	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+make_cert
 
 reprise_port=$LOOP_PORT
 nginx_port=$((LOOP_PORT + 1))
 
-wait_port() {
-	local port=$1 pid=$2 i
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
 
 # Both servers: ECDHE-ECDSA with AES-128-GCM in TLS 1.2, TLS_AES_128_GCM_SHA256
 # in TLS 1.3, X25519 only, session tickets on (each server's default count:

@@ -26,8 +26,8 @@ log() { echo "bench/profile.sh: $*" >&2; }
 command -v perf >/dev/null || { log "perf is not installed"; exit 1; }
 
 tmp=$(mktemp -d)
-server_pid=
-trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+. bench/lib.sh
+trap 'stop_servers; rm -rf "$tmp"' EXIT
 
 server_pin=() client_pin=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
@@ -36,19 +36,15 @@ fi
 
 go build -o "$tmp/reprise" ./cmd/reprise
 go build -o "$tmp/tlsload" ./bench/tlsload
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-	-subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
-	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+make_cert
 
 "${server_pin[@]}" "$tmp/reprise" serve --addr "127.0.0.1:$PROF_PORT" \
 	--cert "$tmp/cert.pem" --key "$tmp/key.pem" --min-version "$PROF_VERSION" --max-version "$PROF_VERSION" \
 	--ciphers TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_AES_128_GCM_SHA256 --groups x25519 --echo \
 	>"$tmp/serve.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$PROF_PORT") 2>/dev/null && break
-	sleep 0.1
-done
+server_pids+=("$server_pid")
+wait_port "$PROF_PORT" "$server_pid" || { log "reprise serve did not start:"; cat "$tmp/serve.log" >&2; exit 1; }
 
 load() {
 	"${client_pin[@]}" "$tmp/tlsload" --addr "127.0.0.1:$PROF_PORT" --ca "$tmp/cert.pem" \

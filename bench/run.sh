@@ -29,15 +29,7 @@ OUT=${OUT:-docs/benchmarks.md}
 log() { echo "bench/run.sh: $*" >&2; }
 
 tmp=$(mktemp -d)
-server_pids=()
-stop_servers() {
-	local pid
-	for pid in "${server_pids[@]+"${server_pids[@]}"}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	server_pids=()
-}
+. bench/lib.sh
 trap 'stop_servers; rm -rf "$tmp"' EXIT
 
 # benchstat, installed into GOPATH/bin if it is not on PATH.
@@ -74,25 +66,8 @@ log "building reprise and gotlsserver"
 go build -o "$tmp/reprise" ./cmd/reprise
 go build -o "$tmp/gotlsserver" ./bench/gotlsserver
 
-# One ECDSA P-256 certificate for all three servers, so that they sign
-# with the same key type.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-	-subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
-	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+make_cert # one certificate for all three servers
 
-wait_port() {
-	local port=$1 pid=$2 i
-	for i in $(seq 100); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
 
 # start_server NAME PORT COMMAND...: starts a server, waits for its port.
 start_server() {
